@@ -1,0 +1,30 @@
+"""kb's errors. Library code raises these; only the CLI and the app turn them into text."""
+
+
+class KBError(Exception):
+    """Base class: something the user can act on (the message says what to do)."""
+
+
+class LoadError(KBError):
+    """A file could not be read as a document (unsupported, encrypted, empty, corrupt…)."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class ConfigError(KBError):
+    """A setting has an invalid value."""
+
+
+class ModelError(KBError):
+    """The embedding model cannot be prepared or loaded, or fails its sanity probe."""
+
+
+class IndexStateError(KBError):
+    """The index folder is missing, corrupt, or was built with another model."""
+
+
+class QueryError(KBError):
+    """A search request is invalid (bad filter, unknown region, empty query…)."""

@@ -1,0 +1,111 @@
+"""The frozen records that flow through kb's pipeline.
+
+load → clean → segment → metadata → embed → index → retrieve → answer → practices.
+Every stage takes and returns these values; nothing mutates them, so a stage can be
+tested on its own and its output cached or compared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Document types kb recognises (stored as these strings).
+DOC_TYPES = (
+    "regulation",  # 法律法规、条例、办法 (第X条)
+    "research",  # 研究论文 (摘要/关键词/参考文献)
+    "survey",  # 调查/调研报告
+    "commentary",  # 评论、媒体文章
+    "work_report",  # 工作报告/总结/计划
+    "compilation",  # 多篇文章汇编
+    "other",
+)
+
+
+@dataclass(frozen=True)
+class SourceMeta:
+    """Metadata a file format states explicitly (HTML meta tags, docx core properties)."""
+
+    title: str | None = None
+    author: str | None = None
+    date: str | None = None  # raw string as found; metadata normalises it
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """A loaded file: its text as lines, before cleaning.
+
+    Format-specific structure is already folded into the text: headings found by the
+    loader (HTML <h1>…, docx heading styles) are written as markdown ``#`` lines, tables
+    as tab-separated rows. Everything downstream therefore reads one plain-text shape.
+    """
+
+    path: str
+    text: str
+    fmt: str  # txt | md | html | pdf | docx
+    content_hash: str  # sha256 of the raw bytes
+    encoding: str | None = None
+    meta: SourceMeta = field(default_factory=SourceMeta)
+
+
+@dataclass(frozen=True)
+class Region:
+    """An administrative division resolved against the division data set."""
+
+    code: str  # 6-digit adcode, e.g. 321311
+    name: str  # full name, province → … → this, e.g. 江苏省宿迁市宿豫区
+    short: str  # the name as written for this level, e.g. 宿豫区
+    level: int  # 1 province, 2 city, 3 county
+
+
+@dataclass(frozen=True)
+class Document:
+    """One logical document: a file, or one article of a compilation file."""
+
+    doc_id: str
+    path: str
+    title: str
+    author: str | None = None
+    date: str | None = None  # YYYY-MM-DD (or YYYY-MM / YYYY when only that is known)
+    source: str | None = None  # publisher, e.g. 澎湃新闻
+    doc_type: str = "other"
+    regions: tuple[str, ...] = ()  # full region names the document is about
+    references: tuple[str, ...] = ()
+    parent_id: str | None = None  # the file-level document of a compilation part
+    part: int = 0  # 0 for a whole file; 1.. for compilation parts
+    content_hash: str = ""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """The unit of retrieval: a span of one document under one heading."""
+
+    passage_id: str
+    doc_id: str
+    seq: int  # order within the document
+    text: str
+    heading_path: tuple[str, ...]  # document title > … > nearest heading
+    regions: tuple[str, ...] = ()  # full names, own and inherited
+    own_regions: tuple[str, ...] = ()  # named in the passage text itself
+    article: str | None = None  # 第X条 for regulation articles
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage with its document and how it was found."""
+
+    passage: Passage
+    document: Document
+    score: float
+    rank: int
+    scores: tuple[tuple[str, float], ...] = ()  # per-retriever scores/ranks, e.g. ("bm25", 12.3)
+    duplicates: tuple[tuple[str, str], ...] = ()  # (passage_id, source path) of collapsed copies
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer to a question; every claim cites one of ``citations`` by number."""
+
+    question: str
+    text: str
+    citations: tuple[Hit, ...] = ()
