@@ -109,3 +109,21 @@ class Answer:
     question: str
     text: str
     citations: tuple[Hit, ...] = ()
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions applied before ranking; None means 'any'.
+
+    ``regions`` match hierarchically (山东省 includes 东营市广饶县), against a passage's own
+    and inherited regions. Years compare with the document date's year.
+    """
+
+    regions: tuple[str, ...] = ()
+    year_from: int | None = None
+    year_to: int | None = None
+    doc_types: tuple[str, ...] = ()
+    doc_ids: tuple[str, ...] = ()
+
+    def is_empty(self) -> bool:
+        return not (self.regions or self.year_from or self.year_to or self.doc_types or self.doc_ids)

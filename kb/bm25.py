@@ -1,0 +1,117 @@
+"""BM25 over jieba tokens as a precomputed sparse matrix (the bm25s approach).
+
+Each passage's term weights are computed once at build time, so a query is a sum of a
+few matrix columns. Saved as ``.npz`` arrays plus a JSON vocabulary — open formats, no
+pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+COMMON_DF = 0.5  # query terms in more than this share of passages carry no evidence
+
+
+@dataclass(frozen=True)
+class BM25Index:
+    vids: np.ndarray  # int64 passage ids, row order
+    vocab: dict[str, int]
+    df: np.ndarray  # document frequency per term
+    matrix: object  # scipy.sparse.csc_matrix (rows = passages, cols = terms) of BM25 weights
+
+    @property
+    def size(self) -> int:
+        return len(self.vids)
+
+
+def build(vids: Sequence[int], docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> BM25Index:
+    """Weight every (passage, term) pair once; tf saturation k1, length normalisation b."""
+    from scipy import sparse
+
+    vocab: dict[str, int] = {}
+    rows, cols, tfs = [], [], []
+    lengths = np.zeros(len(docs), dtype=np.float32)
+    for i, tokens in enumerate(docs):
+        lengths[i] = len(tokens)
+        counts: dict[int, int] = {}
+        for t in tokens:
+            j = vocab.setdefault(t, len(vocab))
+            counts[j] = counts.get(j, 0) + 1
+        rows.extend([i] * len(counts))
+        cols.extend(counts.keys())
+        tfs.extend(counts.values())
+    n = len(docs)
+    rows_a, cols_a = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    tf = np.asarray(tfs, dtype=np.float32)
+    df = np.bincount(cols_a, minlength=len(vocab)).astype(np.float32)
+    idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+    avgdl = float(lengths.mean()) if n else 1.0
+    norm = k1 * (1 - b + b * lengths[rows_a] / max(avgdl, 1e-9))
+    weights = idf[cols_a] * tf * (k1 + 1) / (tf + norm)
+    matrix = sparse.csc_matrix((weights, (rows_a, cols_a)), shape=(n, len(vocab)), dtype=np.float32)
+    return BM25Index(np.asarray(vids, dtype=np.int64), vocab, df, matrix)
+
+
+def query_terms(index: BM25Index, tokens: Sequence[str]) -> list[int]:
+    """Known query terms, minus those so common they would match almost everything."""
+    known = [index.vocab[t] for t in dict.fromkeys(tokens) if t in index.vocab]
+    limit = max(COMMON_DF * index.size, 1)
+    specific = [j for j in known if index.df[j] <= limit]
+    return specific or known  # a query of only common words still ranks by them
+
+
+def scores(index: BM25Index, tokens: Sequence[str]) -> np.ndarray:
+    """BM25 score of every passage (row order) for the query tokens."""
+    terms = query_terms(index, tokens)
+    if not terms or index.size == 0:
+        return np.zeros(index.size, dtype=np.float32)
+    sub = index.matrix[:, terms]
+    return np.asarray(sub.sum(axis=1)).ravel()
+
+
+def search(index: BM25Index, tokens: Sequence[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """Top-k (vid, score) with score > 0; ``allowed`` is a boolean row mask applied before ranking."""
+    s = scores(index, tokens)
+    if allowed is not None:
+        s = np.where(allowed, s, 0.0)
+    nz = np.flatnonzero(s > 0)
+    if nz.size == 0:
+        return []
+    top = nz[np.argsort(-s[nz], kind="stable")[:k]]
+    return [(int(index.vids[i]), float(s[i])) for i in top]
+
+
+def save(index: BM25Index, folder: Path, stem: str) -> None:
+    m = index.matrix
+    np.savez(
+        folder / f"{stem}.npz",
+        vids=index.vids, df=index.df, data=m.data, indices=m.indices, indptr=m.indptr,
+        shape=np.asarray(m.shape, dtype=np.int64),
+    )  # fmt: skip
+    (folder / f"{stem}.vocab.json").write_text(json.dumps(index.vocab, ensure_ascii=False), encoding="utf-8")
+
+
+def load(folder: Path, stem: str) -> BM25Index:
+    from scipy import sparse
+
+    with np.load(folder / f"{stem}.npz", allow_pickle=False) as z:
+        shape = tuple(int(x) for x in z["shape"])
+        matrix = sparse.csc_matrix((z["data"], z["indices"], z["indptr"]), shape=shape)
+        vids, df = z["vids"], z["df"]
+    vocab = json.loads((folder / f"{stem}.vocab.json").read_text(encoding="utf-8"))
+    return BM25Index(vids, vocab, df, matrix)
+
+
+def idf_of(index: BM25Index, term: str) -> float:
+    """Inverse document frequency of a term (0 when unknown), for explaining matches."""
+    j = index.vocab.get(term)
+    if j is None:
+        return 0.0
+    n, df = index.size, float(index.df[j])
+    return math.log1p((n - df + 0.5) / (df + 0.5))

@@ -1,0 +1,201 @@
+"""Document metadata from the text itself: title, author, date, source, type.
+
+Copied governance texts state their metadata as loose lines at the top ("2016-04-22刘凤",
+"来源:澎湃新闻·澎湃号·政务", "时间:2023-08-10 16:51:05", an author's name alone on a
+line) or at the bottom ("(本文刊载于…四川日报…)"). ``parse_header`` reads the header zone
+line by line and says where the body starts, so those lines never become passages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb.clean import normalize
+from kb.segment import parse_heading
+from kb.types import SourceMeta
+
+_HAN = r"\u4e00-\u9fff"
+_DATE_RE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+_YM_RE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?")
+_DATE_LINE = re.compile(
+    rf"^(?:(?:时间|日期|发布时间|发布日期|发表时间|更新时间)\s*[:：]\s*)?"
+    rf"(\d{{4}}\s*[-/.年]\s*\d{{1,2}}\s*[-/.月]\s*\d{{1,2}}\s*日?)"
+    rf"(?:\s*\d{{1,2}}:\d{{2}}(?::\d{{2}})?)?\s*([{_HAN}]{{2,4}})?\s*$"
+)
+_NAME = rf"[{_HAN}·]{{2,5}}"
+_AUTHOR_LINE = re.compile(rf"^(?:作者|文|撰稿)?\s*[:：|丨]?\s*({_NAME}(?:[、，,\s]+{_NAME}){{0,5}})$")
+_TITLE_AUTHOR = re.compile(rf"^({_NAME}(?:、{_NAME}){{0,4}})\s*[:：]\s*\S")
+_SOURCE_LINE = re.compile(r"^(?:来源|来源于|出处|稿源|信息来源|文章来源)\s*[:：]\s*(.+)$")
+_ORG_WORDS = re.compile(r"大学|学院|党校|研究院|研究所|研究中心|委员会|办公室|智库|政府|局$|厅$|部$|中心$|协会|出版社|编辑部|报社")
+_SKIP_LINE = re.compile(r"^(关键词|关键字|key\s*words|导言|编者按|摘\s*要\s*[:：]?$|[(（]?作者单位)", re.I)
+_BODY_LINE = re.compile(r"^(摘\s*要|〔内容提要〕|\[内容提要\]|内容提要|【摘要】|摘要)")
+_PUBLISHED_IN = re.compile(rf"(?:刊载于|原载于|原载|刊发于|发表于|刊于|转自)[^。，,]*?《?([{_HAN}]{{2,10}}?(?:日报|晚报|时报|周刊|杂志|报|网))》?")
+_INFO_END = "<!-- INFO END -->"
+_HEADER_SCAN = 14
+
+
+@dataclass(frozen=True)
+class Header:
+    """What the top (and tail) of a text says about it, and where its body is."""
+
+    title: str | None
+    author: str | None
+    date: str | None
+    source: str | None
+    body_start: int  # first body line
+    body_end: int  # one past the last body line (trailing 作者单位 lines excluded)
+
+
+def normalize_date(raw: str | None) -> str | None:
+    """'2016-04-22', '2020-01-13 16:19', '2021年6月29日' → 'YYYY-MM-DD'; None when no full date."""
+    if not raw:
+        return None
+    m = _DATE_RE.search(normalize(raw))
+    if m:
+        y, mo, d = (int(g) for g in m.groups())
+        if 1949 <= y <= 2100 and 1 <= mo <= 12 and 1 <= d <= 31:
+            return f"{y:04d}-{mo:02d}-{d:02d}"
+    return None
+
+
+def parse_header(lines: Sequence[str], meta: SourceMeta = SourceMeta()) -> Header:
+    """Read the header zone (title, author, date, source lines) of a cleaned text."""
+    if _INFO_END in (ln.strip() for ln in lines):
+        return _regulation_header(lines, meta)
+    title, author, date, source = meta.title, meta.author, normalize_date(meta.date), meta.source
+    start = 0
+    for i, line in enumerate(lines[:_HEADER_SCAN]):
+        key = normalize(line).strip()
+        kind, value = _classify(key, line, title is None)
+        if kind == "body":
+            break
+        start = i + 1
+        if kind == "date":
+            date = date or normalize_date(value[0])
+            author = author or value[1]
+        elif kind == "author":
+            author = author or value
+        elif kind == "source":
+            source = source or value
+        elif kind == "title":
+            title = value
+        elif kind == "intro":
+            title = title or value
+    end = len(lines)
+    while end > start and re.match(r"^[(（]?作者单位", normalize(lines[end - 1]).strip()):
+        end -= 1
+    if title and not author and (m := _TITLE_AUTHOR.match(normalize(title))):
+        author = m.group(1)
+    source = _merge_source(source, lines[start:end])
+    return Header(title, author, date, source, start, end)
+
+
+def _classify(key: str, line: str, want_title: bool) -> tuple[str, object]:
+    """Label one header-zone line: date, author, source, skip, title, intro or body."""
+    if m := _DATE_LINE.match(key):
+        return "date", (m.group(1), m.group(2))
+    if m := _SOURCE_LINE.match(key):
+        return "source", re.split(r"[·•|丨\s]", m.group(1).strip())[0]
+    if key.startswith("导言") and (m := re.search(r"\d+篇(.+?)[,，。]", key)):
+        return "intro", m.group(1).strip()
+    if _BODY_LINE.match(key) or len(key) > 70 or parse_heading(line) is not None:
+        return "body", None
+    if _SKIP_LINE.match(key):
+        return "skip", None
+    if m := _AUTHOR_LINE.match(key):
+        if _ORG_WORDS.search(key):
+            return "skip", None
+        return ("author", m.group(1)) if not want_title or len(key) <= 4 else ("title", line.strip())
+    if _ORG_WORDS.search(key) and len(key) <= 30:
+        return "skip", None
+    if want_title and len(key) <= 60 and not re.search(r"[。；;]$", key):
+        return "title", line.strip()
+    return "body", None
+
+
+def _merge_source(source: str | None, body: Sequence[str]) -> str | None:
+    """Add the original publication named in a note ('本文刊载于…四川日报') to the source."""
+    for line in list(body[-3:]):
+        m = _PUBLISHED_IN.search(_DATE_RE.sub("", normalize(line)))
+        if m:
+            original = m.group(1)
+            if not source:
+                return original
+            if original not in source:
+                return f"{source}（原载{original}）"
+    return source
+
+
+def _regulation_header(lines: Sequence[str], meta: SourceMeta) -> Header:
+    """LawRefBook markdown: '# 标题', an INFO block, '<!-- INFO END -->', then the body."""
+    end_info = next(i for i, ln in enumerate(lines) if ln.strip() == _INFO_END)
+    title = meta.title
+    date = None
+    for line in lines[:end_info]:
+        if line.startswith("#") and not title:
+            title = line.lstrip("#").strip()
+        elif date is None and "通过" in line:
+            date = normalize_date(line)
+    if date is None:
+        date = next((d for d in map(normalize_date, lines[:end_info]) if d), None)
+    return Header(title, meta.author, date, meta.source, end_info + 1, len(lines))
+
+
+def date_from_path(path: str) -> str | None:
+    """LawRefBook file names carry the version date: '人民调解法(2010-08-28).md'."""
+    m = re.search(r"\((\d{4}-\d{2}-\d{2})\)", Path(path).name)
+    return m.group(1) if m else None
+
+
+def title_from_path(path: str) -> str:
+    stem = Path(path).stem
+    stem = re.sub(r"\(\d{4}-\d{2}-\d{2}\)$", "", stem)
+    return re.sub(r"^\d+_[0-9a-f]{8,}$", "", stem) or Path(path).stem
+
+
+def part_title(lines: Sequence[str]) -> str:
+    """A compilation part has no title line: use its first heading, else its opening words."""
+    for line in lines[:6]:
+        found = parse_heading(line)
+        if found and found[0].kind in ("cn", "plain", "md1", "md2"):
+            return strip_marker(found[0].text)
+    first = normalize(lines[0]).strip() if lines else ""
+    first = re.split(r"[。！？；:：]", first)[0]
+    return first[:30] + ("…" if len(first) > 30 else "")
+
+
+def strip_marker(text: str) -> str:
+    return re.sub(r"^([一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十]+[)）]|\d+(\.\d+)*[.、．\s])\s*", "", text)
+
+
+# ---------------------------------------------------------------- document type
+
+_TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("survey", re.compile(r"调查|调研|考察报告|实地研究")),
+    ("work_report", re.compile(r"工作报告|工作总结|工作计划|述职|情况汇报|工作要点|工作开展情况|取得的主要成果|工作安排")),
+    ("research", re.compile(r"摘\s*要|内容提要|关键词|参考文献|中图分类号|文献标[志识]码|DOI")),
+    ("commentary", re.compile(r"来源[:：]|记者|日报|新闻|评论|观点|专家认为|接受记者采访")),
+)
+_REGULATION_TITLE = re.compile(r"(法|条例|办法|规定|决定|决议|规则|细则|解释|章程|准则)(\(.*\))?$")
+
+
+def doc_type(title: str, lines: Sequence[str], n_articles: int, has_references: bool, parts: int = 1) -> str:
+    """Classify as regulation, survey, work_report, research, commentary, compilation or other."""
+    if parts > 1:
+        return "compilation"
+    if n_articles >= 3 and (_REGULATION_TITLE.search(normalize(title)) or n_articles >= 10):
+        return "regulation"
+    head = normalize(title)
+    for kind, rx in _TYPE_RULES:
+        if rx.search(head):
+            return kind
+    text = normalize("\n".join(lines[:40]))
+    if has_references:
+        return "research"
+    for kind, rx in _TYPE_RULES:
+        if rx.search(text):
+            return kind
+    return "other"

@@ -1,0 +1,234 @@
+"""SQLite storage of files, documents and passages inside the index folder.
+
+SQLite holds everything but the vectors and the BM25 matrix: metadata, passage text,
+jieba tokens, region codes for hierarchical filters, and per-file content hashes for
+incremental ingest. Vectors live in FAISS under the same integer id (``vid``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb.types import Document, Passage
+
+DB_NAME = "kb.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, content_hash TEXT, status TEXT NOT NULL, error TEXT, doc_id TEXT,
+    passages INTEGER DEFAULT 0, ingested_at TEXT
+);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, author TEXT, date TEXT,
+    year INTEGER, source TEXT, doc_type TEXT NOT NULL, regions TEXT NOT NULL, refs TEXT NOT NULL,
+    parent_id TEXT, part INTEGER NOT NULL, content_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_path ON documents(path);
+CREATE TABLE IF NOT EXISTS passages (
+    vid INTEGER PRIMARY KEY, passage_id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL, seq INTEGER NOT NULL,
+    text TEXT NOT NULL, heading_path TEXT NOT NULL, regions TEXT NOT NULL, own_regions TEXT NOT NULL,
+    article TEXT, text_hash TEXT NOT NULL, tokens TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id, seq);
+CREATE INDEX IF NOT EXISTS passages_hash ON passages(text_hash);
+CREATE TABLE IF NOT EXISTS passage_regions (vid INTEGER NOT NULL, code TEXT NOT NULL, own INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS passage_regions_code ON passage_regions(code);
+CREATE INDEX IF NOT EXISTS passage_regions_vid ON passage_regions(vid);
+"""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str
+    content_hash: str | None
+    status: str  # ok | error
+    error: str | None
+    passages: int
+
+
+def connect(index_dir: str | Path) -> sqlite3.Connection:
+    """Open (creating if needed) the index database."""
+    Path(index_dir).mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(Path(index_dir) / DB_NAME), isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.executescript(SCHEMA)
+    return conn
+
+
+def get_meta(conn: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+    return row["value"] if row else default
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+
+def file_records(conn: sqlite3.Connection) -> dict[str, FileRecord]:
+    rows = conn.execute("SELECT path, content_hash, status, error, passages FROM files").fetchall()
+    return {r["path"]: FileRecord(r["path"], r["content_hash"], r["status"], r["error"], r["passages"]) for r in rows}
+
+
+def put_file(conn: sqlite3.Connection, rec: FileRecord, doc_id: str | None, when: str) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO files(path, content_hash, status, error, doc_id, passages, ingested_at)"
+        " VALUES (?,?,?,?,?,?,?)",
+        (rec.path, rec.content_hash, rec.status, rec.error, doc_id, rec.passages, when),
+    )
+
+
+def vids_of_path(conn: sqlite3.Connection, path: str) -> list[tuple[int, str]]:
+    """(vid, text_hash) of every passage that came from the file at ``path``."""
+    rows = conn.execute(
+        "SELECT p.vid, p.text_hash FROM passages p JOIN documents d ON d.doc_id = p.doc_id WHERE d.path = ?",
+        (path,),
+    ).fetchall()
+    return [(r["vid"], r["text_hash"]) for r in rows]
+
+
+def delete_path(conn: sqlite3.Connection, path: str) -> None:
+    """Remove a file's documents, passages and region rows (not its file record)."""
+    doc_ids = [r["doc_id"] for r in conn.execute("SELECT doc_id FROM documents WHERE path=?", (path,))]
+    for doc_id in doc_ids:
+        conn.execute("DELETE FROM passage_regions WHERE vid IN (SELECT vid FROM passages WHERE doc_id=?)", (doc_id,))
+        conn.execute("DELETE FROM passages WHERE doc_id=?", (doc_id,))
+    conn.execute("DELETE FROM documents WHERE path=?", (path,))
+
+
+def insert_documents(conn: sqlite3.Connection, docs: Iterable[Document]) -> None:
+    conn.executemany(
+        "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            (
+                d.doc_id, d.path, d.title, d.author, d.date, _year(d.date), d.source, d.doc_type,
+                json.dumps(d.regions, ensure_ascii=False), json.dumps(d.references, ensure_ascii=False),
+                d.parent_id, d.part, d.content_hash,
+            )
+            for d in docs
+        ],
+    )  # fmt: skip
+
+
+def insert_passages(
+    conn: sqlite3.Connection,
+    passages: Sequence[Passage],
+    vids: Sequence[int],
+    text_hashes: Sequence[str],
+    tokens: Sequence[str],
+    region_codes: Sequence[Sequence[tuple[str, bool]]],
+) -> None:
+    conn.executemany(
+        "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            (
+                vid, p.passage_id, p.doc_id, p.seq, p.text, _j(p.heading_path), _j(p.regions), _j(p.own_regions),
+                p.article, h, tok,
+            )
+            for p, vid, h, tok in zip(passages, vids, text_hashes, tokens, strict=True)
+        ],
+    )  # fmt: skip
+    conn.executemany(
+        "INSERT INTO passage_regions VALUES (?,?,?)",
+        [(vid, code, int(own)) for vid, codes in zip(vids, region_codes, strict=True) for code, own in codes],
+    )
+
+
+def _j(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _year(date: str | None) -> int | None:
+    return int(date[:4]) if date and date[:4].isdigit() else None
+
+
+def row_to_document(r: sqlite3.Row) -> Document:
+    return Document(
+        doc_id=r["doc_id"], path=r["path"], title=r["title"], author=r["author"], date=r["date"],
+        source=r["source"], doc_type=r["doc_type"], regions=tuple(json.loads(r["regions"])),
+        references=tuple(json.loads(r["refs"])), parent_id=r["parent_id"], part=r["part"],
+        content_hash=r["content_hash"],
+    )  # fmt: skip
+
+
+def row_to_passage(r: sqlite3.Row) -> Passage:
+    return Passage(
+        passage_id=r["passage_id"], doc_id=r["doc_id"], seq=r["seq"], text=r["text"],
+        heading_path=tuple(json.loads(r["heading_path"])), regions=tuple(json.loads(r["regions"])),
+        own_regions=tuple(json.loads(r["own_regions"])), article=r["article"],
+    )  # fmt: skip
+
+
+def documents(conn: sqlite3.Connection) -> list[tuple[Document, int]]:
+    """Every document with its passage count, files in path order, parts after their file."""
+    rows = conn.execute(
+        "SELECT d.*, (SELECT count(*) FROM passages p WHERE p.doc_id = d.doc_id) AS n"
+        " FROM documents d ORDER BY d.path, d.part"
+    ).fetchall()
+    return [(row_to_document(r), r["n"]) for r in rows]
+
+
+def document(conn: sqlite3.Connection, doc_id: str) -> Document | None:
+    row = conn.execute("SELECT * FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+    return row_to_document(row) if row else None
+
+
+def passages_of(conn: sqlite3.Connection, doc_id: str) -> list[Passage]:
+    """A document's passages in order; for a compilation file, those of all its parts."""
+    rows = conn.execute(
+        "SELECT p.* FROM passages p JOIN documents d ON d.doc_id = p.doc_id"
+        " WHERE d.doc_id = ? OR d.parent_id = ? ORDER BY d.part, p.seq",
+        (doc_id, doc_id),
+    ).fetchall()
+    return [row_to_passage(r) for r in rows]
+
+
+def by_vids(conn: sqlite3.Connection, vids: Sequence[int]) -> dict[int, tuple[Passage, Document, str]]:
+    """vid → (passage, its document, text_hash) for the given ids."""
+    out: dict[int, tuple[Passage, Document, str]] = {}
+    for start in range(0, len(vids), 500):
+        chunk = [int(v) for v in vids[start : start + 500]]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            "SELECT p.*, d.doc_id AS d_doc_id, d.path, d.title, d.author, d.date, d.source, d.doc_type,"
+            " d.regions AS d_regions, d.refs, d.parent_id, d.part, d.content_hash"
+            f" FROM passages p JOIN documents d ON d.doc_id = p.doc_id WHERE p.vid IN ({marks})",
+            chunk,
+        ).fetchall()
+        for r in rows:
+            doc = Document(
+                doc_id=r["d_doc_id"], path=r["path"], title=r["title"], author=r["author"], date=r["date"],
+                source=r["source"], doc_type=r["doc_type"], regions=tuple(json.loads(r["d_regions"])),
+                references=tuple(json.loads(r["refs"])), parent_id=r["parent_id"], part=r["part"],
+                content_hash=r["content_hash"],
+            )  # fmt: skip
+            out[r["vid"]] = (row_to_passage(r), doc, r["text_hash"])
+    return out
+
+
+def all_tokens(conn: sqlite3.Connection) -> tuple[list[int], list[str]]:
+    """(vids, space-joined tokens) of every passage, in vid order, for building BM25."""
+    rows = conn.execute("SELECT vid, tokens FROM passages ORDER BY vid").fetchall()
+    return [r["vid"] for r in rows], [r["tokens"] for r in rows]
+
+
+def max_vid(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT max(vid) AS m FROM passages").fetchone()
+    return int(row["m"] or 0) if row else 0
+
+
+def hash_to_vid(conn: sqlite3.Connection, hashes: Iterable[str]) -> dict[str, int]:
+    """An existing vid for each text hash already indexed (to reuse its vector)."""
+    out: dict[str, int] = {}
+    hashes = list(set(hashes))
+    for start in range(0, len(hashes), 500):
+        chunk = hashes[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for r in conn.execute(f"SELECT text_hash, min(vid) AS v FROM passages WHERE text_hash IN ({marks}) GROUP BY text_hash", chunk):
+            out[r["text_hash"]] = r["v"]
+    return out
