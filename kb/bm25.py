@@ -75,7 +75,9 @@ def scores(index: BM25Index, tokens: Sequence[str]) -> np.ndarray:
     return np.asarray(sub.sum(axis=1)).ravel()
 
 
-def search(index: BM25Index, tokens: Sequence[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+def search(
+    index: BM25Index, tokens: Sequence[str], k: int, allowed: np.ndarray | None = None
+) -> list[tuple[int, float]]:
     """Top-k (vid, score) with score > 0; ``allowed`` is a boolean row mask applied before ranking."""
     s = scores(index, tokens)
     if allowed is not None:

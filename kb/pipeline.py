@@ -41,7 +41,7 @@ def parse_source(source: Source, settings: Settings, path: str | None = None) ->
     """Turn one loaded file into its document(s) and passages."""
     path = path or source.path
     cleaned = clean(source.text)
-    header = parse_header(cleaned.lines, source.meta)
+    header = parse_header(cleaned.lines, source.meta, path)
     body = cleaned.lines[header.body_start : header.body_end]
     breaks = [b - header.body_start for b in cleaned.breaks if header.body_start < b < header.body_end]
     title = header.title or title_from_path(path)

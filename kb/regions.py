@@ -156,10 +156,11 @@ class _Form:
 @dataclass(frozen=True)
 class _Gazetteer:
     regions: dict[str, Region]
-    forms: dict[str, tuple[_Form, ...]]
+    forms: dict[str, tuple[_Form, ...]]  # every way of writing a name → its readings
     blockers: frozenset[str]
-    pattern: re.Pattern[str]
     max_len: int
+    bigrams: re.Pattern[str]  # finds (overlapping) character pairs that may start a key
+    by_bigram: dict[str, tuple[int, ...]]  # first two characters → key lengths, longest first
 
 
 def _csv_path() -> Path:
@@ -194,14 +195,15 @@ def _short_form(name: str, level: int, nations: tuple[str, ...]) -> str | None:
             break
     else:
         return None
-    changed = True
-    while changed:
-        changed = False
-        for nation in nations:
-            if stem.endswith(nation) and len(stem) - len(nation) >= 2:
-                stem = stem[: -len(nation)]
-                changed = True
-                break
+    if "族" in stem or "自治" in name:  # only these carry ethnic qualifiers
+        changed = True
+        while changed:
+            changed = False
+            for nation in nations:
+                if stem.endswith(nation) and len(stem) - len(nation) >= 2:
+                    stem = stem[: -len(nation)]
+                    changed = True
+                    break
     if stem.endswith("族") and len(stem) >= 3:  # 东乡族自治县 → 东乡
         stem = stem[:-1]
     return stem if len(stem) >= 2 and stem != name else None
@@ -209,28 +211,6 @@ def _short_form(name: str, level: int, nations: tuple[str, ...]) -> str | None:
 
 def _level(code: str) -> int:
     return 1 if code.endswith("0000") else 2 if code.endswith("00") else 3
-
-
-def _trie_pattern(words: Iterable[str]) -> str:
-    """A regex alternation of ``words`` shaped as a trie, so that it matches the longest."""
-    trie: dict = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = True
-
-    def emit(node: dict) -> str:
-        end = "" in node
-        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        if end:
-            return ("(?:" + body + ")?") if len(branches) > 1 or len(body) > 1 else body + "?"
-        return body
-
-    return emit(trie)
 
 
 @functools.cache
@@ -271,8 +251,19 @@ def _gazetteer() -> _Gazetteer:
     }
     blockers = frozenset(_BLOCKERS)
     keys = set(frozen) | blockers
-    pattern = re.compile(_trie_pattern(keys))
-    return _Gazetteer(regions, frozen, blockers, pattern, max(map(len, keys)))
+    by_bigram: dict[str, set[int]] = {}
+    for key in keys:  # every key has at least two characters
+        by_bigram.setdefault(key[:2], set()).add(len(key))
+    firsts = "".join(sorted({k[0] for k in keys}))
+    seconds = "".join(sorted({k[1] for k in keys}))
+    return _Gazetteer(
+        regions=regions,
+        forms=frozen,
+        blockers=blockers,
+        max_len=max(map(len, keys)),
+        bigrams=re.compile(f"(?=([{re.escape(firsts)}][{re.escape(seconds)}]))"),
+        by_bigram={b: tuple(sorted(lens, reverse=True)) for b, lens in by_bigram.items()},
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -410,47 +401,62 @@ class _Mention:
     code: str | None = None  # set once resolved
 
 
+def _occurrences(text: str, gaz: _Gazetteer) -> list[tuple[int, int]]:
+    """(start, end) of every occurrence of every form or blocker, overlaps included.
+
+    A C-level regex pass lists the character pairs that could start a key; only pairs
+    that really start one are looked up in Python. (A single alternation regex over all
+    names, or pyahocorasick with its 1000-way root, is about ten times slower here.)
+    """
+    pairs = gaz.by_bigram.keys() & set(gaz.bigrams.findall(text))
+    if not pairs:
+        return []
+    out = []
+    n = len(text)
+    for pair in pairs:
+        lengths = gaz.by_bigram[pair]
+        i = text.find(pair)
+        while i >= 0:
+            for length in lengths:
+                key = text[i : i + length]
+                if i + length <= n and (key in gaz.forms or key in gaz.blockers):
+                    out.append((i, i + length))
+            i = text.find(pair, i + 1)
+    return out
+
+
 def _scan(text: str, gaz: _Gazetteer) -> list[_Mention]:
-    """Candidate mentions, leftmost-longest, after the word-boundary checks."""
+    """Candidate mentions, leftmost-longest, after the word-boundary checks.
+
+    A longest form that fails its boundary check gives way to shorter forms at the same
+    start (北京市场监管 → 北京), then to later starts. A blocker swallows what it covers.
+    """
+    spans = sorted(_occurrences(text, gaz), key=lambda s: (s[0], -s[1]))
+    starts = {s for s, _ in spans}
     found: list[_Mention] = []
     pos = 0
-    n = len(text)
-    pattern = gaz.pattern
-    while pos < n:
-        m = pattern.search(text, pos)
-        if m is None:
-            break
-        start, end = m.span()
-        key = m.group()
+    for start, end in spans:
+        if start < pos:
+            continue
+        key = text[start:end]
         if key in gaz.blockers:
             pos = end
             continue
-        # Try the longest form first, then shorter forms at the same start (北京市场 → 北京).
-        accepted = None
-        while end > start:
-            key = text[start:end]
-            forms = gaz.forms.get(key)
-            if forms is not None and _boundary_ok(text, start, end, key, forms, gaz):
-                accepted = _Mention(start, end, forms)
-                break
-            end -= 1
-        if accepted is not None:
-            found.append(accepted)
-            pos = accepted.end
-        else:
-            pos = start + 1
+        forms = gaz.forms[key]
+        if _boundary_ok(text, end, key, forms, end in starts):
+            found.append(_Mention(start, end, forms))
+            pos = end
     return found
 
 
-def _boundary_ok(text: str, start: int, end: int, key: str, forms: tuple[_Form, ...], gaz: _Gazetteer) -> bool:
+def _boundary_ok(text: str, end: int, key: str, forms: tuple[_Form, ...], name_follows: bool) -> bool:
+    """Whether the text right after a form lets it stand as a place name."""
     after = text[end : end + 2]
     if key.endswith("市") and after[:1] == "场":  # 东方市场, 北京市场监管
         return False
     if key.endswith("区") and after[:1] == "域":  # 和平区域
         return False
-    if all(f.short for f in forms) and after:
-        if gaz.pattern.match(text, end) is not None:  # another name follows: 江苏镇江, 三明梅列
-            return True
+    if all(f.short for f in forms) and after and not name_follows:  # 江苏镇江, 三明梅列 are fine
         if after.startswith(_SHORT_FOLLOWERS_OK):
             return True
         if after.startswith(_SHORT_FOLLOWERS_BAD) or after[:1] == "乡":

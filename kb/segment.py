@@ -18,7 +18,20 @@ from dataclasses import dataclass
 
 from kb.clean import normalize
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_NUM = "零〇一二两三四五六七八九十百千"
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
@@ -238,7 +251,8 @@ def split_parts(
         return [(0, len(lines))]
     cuts = set(strong)
     if places is not None:
-        cuts |= _region_cuts(lines, sorted(cuts), places)
+        by_region = _region_cuts(lines, sorted(cuts), places)
+        cuts = by_region | set(_strong_cuts(lines, sorted(set(breaks) | by_region)))
     bounds = [0, *sorted(c for c in cuts if 0 < c < len(lines)), len(lines)]
     return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
 
@@ -268,7 +282,7 @@ def _strong_cuts(lines: Sequence[str], breaks: Sequence[int]) -> list[int]:
 
 
 def _region_cuts(lines: Sequence[str], cuts: list[int], places: Callable[[str], frozenset[str]]) -> set[int]:
-    """Paragraphs whose regions share nothing with the current part's regions start a part."""
+    """Paragraphs naming only provinces the current part never named start a part."""
     extra: set[int] = set()
     seen: set[str] = set()
     for i, line in enumerate(lines):
@@ -285,9 +299,8 @@ def _region_cuts(lines: Sequence[str], cuts: list[int], places: Callable[[str], 
 
 
 def _related(a: str, b: str) -> bool:
-    """Same region or one contains the other (adcode prefixes)."""
-    pa, pb = a.rstrip("0") or a, b.rstrip("0") or b
-    return pa.startswith(pb) or pb.startswith(pa)
+    """In the same province (adcode prefix): neighbouring cities are one article's comparison."""
+    return a[:2] == b[:2]
 
 
 # ---------------------------------------------------------------- chunking

@@ -229,6 +229,8 @@ def hash_to_vid(conn: sqlite3.Connection, hashes: Iterable[str]) -> dict[str, in
     for start in range(0, len(hashes), 500):
         chunk = hashes[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        for r in conn.execute(f"SELECT text_hash, min(vid) AS v FROM passages WHERE text_hash IN ({marks}) GROUP BY text_hash", chunk):
+        for r in conn.execute(
+            f"SELECT text_hash, min(vid) AS v FROM passages WHERE text_hash IN ({marks}) GROUP BY text_hash", chunk
+        ):
             out[r["text_hash"]] = r["v"]
     return out

@@ -19,7 +19,9 @@ CHINESE = "关于推进基层治理的通知\r\n第一条 健全党组织领导�
 
 
 def text_fixtures() -> None:
-    (HERE / "utf8_bom.txt").write_bytes(b"\xef\xbb\xbf" + "村民委员会组织法\n第一条 为了保障农村村民实行自治。\n".encode())
+    (HERE / "utf8_bom.txt").write_bytes(
+        b"\xef\xbb\xbf" + "村民委员会组织法\n第一条 为了保障农村村民实行自治。\n".encode()
+    )
     (HERE / "gbk.txt").write_bytes(CHINESE.encode("gbk"))
     (HERE / "utf16le.txt").write_bytes(b"\xff\xfe" + "社区网格化管理办法\n第一条 网格员职责。\n".encode("utf-16-le"))
     (HERE / "utf16be.txt").write_bytes(b"\xfe\xff" + "社区网格化管理办法\n第一条 网格员职责。\n".encode("utf-16-be"))
@@ -53,7 +55,9 @@ def pdf_fixtures() -> None:
 
     for name, user_pw in (("encrypted.pdf", "secret"), ("encrypted_owner_only.pdf", "")):
         writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf)))
-        writer.encrypt(user_password=user_pw, owner_password="owner", algorithm="RC4-128")  # RC4: no 'cryptography' needed
+        writer.encrypt(
+            user_password=user_pw, owner_password="owner", algorithm="RC4-128"
+        )  # RC4: no 'cryptography' needed
         out = io.BytesIO()
         writer.write(out)
         (HERE / name).write_bytes(out.getvalue())

@@ -1,0 +1,344 @@
+"""The index folder: incremental ingest into SQLite + FAISS + BM25, one generation at a time.
+
+Layout (open formats only)::
+
+    index/
+      manifest.json            model, dimension, settings, counts, generation (for humans and checks)
+      kb.sqlite                files, documents, passages, tokens, region codes, meta(generation)
+      vectors-<gen>.faiss      IndexIDMap2(IndexFlatIP): passage vid → normalised embedding
+      ann-<gen>.faiss          optional HNSW over the same vectors (faiss_index = hnsw)
+      bm25-<gen>.npz/.vocab.json
+
+An ingest writes generation g+1 files first, then commits SQLite (which names the live
+generation) in one transaction, then deletes generation g. Killed at any point, the
+folder still opens at g or g+1, never half-way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kb import bm25, regions, store
+from kb.errors import IndexStateError, KBError, LoadError
+from kb.load import iter_files, load
+from kb.pipeline import Parsed, parse_source
+from kb.settings import Settings
+from kb.tokens import tokenize
+from kb.types import Document, Passage
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    status: str  # added | updated | unchanged | removed | error
+    passages: int = 0
+    documents: int = 0
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    files: tuple[FileResult, ...]
+    generation: int
+    embedded: int  # passages embedded in this run (others reused their vectors)
+    total_documents: int
+    total_passages: int
+    seconds: float
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+
+@dataclass
+class _Plan:
+    """What an ingest run will change, gathered before anything is written."""
+
+    parsed: dict[str, Parsed] = field(default_factory=dict)  # path → new content
+    hashes: dict[str, str] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
+    results: list[FileResult] = field(default_factory=list)
+
+
+def embed_text(passage: Passage, document: Document) -> str:
+    """What gets embedded and BM25-indexed: title and headings give a passage its context."""
+    heads = " > ".join(passage.heading_path[1:])
+    return "\n".join(x for x in (document.title, heads, passage.text) if x)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def display_path(path: Path) -> str:
+    """Paths are stored relative to the working directory when inside it (portable ids)."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+# ---------------------------------------------------------------- manifest and model checks
+
+
+def read_manifest(index_dir: str | Path) -> dict | None:
+    p = Path(index_dir) / MANIFEST
+    if not p.exists():
+        return None
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IndexStateError(f"{p} is unreadable ({exc}); delete the index folder and run `kb ingest` again") from exc
+
+
+def check_model(manifest: dict | None, model_name: str, dim: int, index_dir: str | Path) -> None:
+    """Refuse to mix vectors of two models in one index."""
+    if not manifest or not manifest.get("passages"):
+        return
+    if manifest.get("model") != model_name or int(manifest.get("dim", dim)) != dim:
+        raise IndexStateError(
+            f"the index in {index_dir} was built with model {manifest.get('model')!r} (dim {manifest.get('dim')}), "
+            f"but the current model is {model_name!r} (dim {dim}). Use the same model (KB_MODEL / --model), "
+            f"or rebuild: `kb ingest --rebuild PATH…` (or delete {index_dir})."
+        )
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- planning
+
+
+def plan(paths: Sequence[str | Path], conn, settings: Settings, progress: Progress | None = None) -> _Plan:
+    """Load and parse changed files; find files that vanished. Nothing is written."""
+    out = _Plan()
+    records = store.file_records(conn)
+    files = iter_files(paths)
+    seen: set[str] = set()
+    bar = _bar(files, "解析文件", progress)
+    for f in bar:
+        rel = display_path(f)
+        seen.add(rel)
+        try:
+            raw = f.read_bytes()
+        except OSError as exc:
+            out.results.append(FileResult(rel, "error", reason=f"cannot read file: {exc.strerror or exc}"))
+            continue
+        digest = hashlib.sha256(raw).hexdigest()
+        rec = records.get(rel)
+        if rec and rec.status == "ok" and rec.content_hash == digest:
+            out.results.append(FileResult(rel, "unchanged", rec.passages))
+            continue
+        try:
+            parsed = parse_source(load(f), settings, path=rel)
+            if not parsed.passages:
+                raise LoadError(rel, "no text left after removing page furniture")
+        except LoadError as exc:
+            out.results.append(FileResult(rel, "error", reason=exc.reason))
+            continue
+        except Exception as exc:  # noqa: BLE001 - a bad file must never stop the run
+            out.results.append(FileResult(rel, "error", reason=f"could not parse: {type(exc).__name__}: {exc}"))
+            continue
+        status = "updated" if rec and rec.status == "ok" else "added"
+        out.parsed[rel] = parsed
+        out.hashes[rel] = digest
+        out.results.append(FileResult(rel, status, len(parsed.passages), len(parsed.documents)))
+    roots = [display_path(Path(p)) for p in paths]
+    for rel, rec in records.items():
+        if rel not in seen and _under(rel, roots) and not Path(rel).exists():
+            out.removed.append(rel)
+            out.results.append(FileResult(rel, "removed", rec.passages))
+    return out
+
+
+def _under(rel: str, roots: Sequence[str]) -> bool:
+    return any(rel == r or rel.startswith(r.rstrip("/") + "/") or r in (".", "") for r in roots)
+
+
+def _bar(items, desc: str, progress: Progress | None):
+    if progress is None:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit="file", leave=False)
+
+
+# ---------------------------------------------------------------- ingest
+
+
+def ingest(
+    paths: Sequence[str | Path],
+    settings: Settings,
+    embedder,
+    progress: Progress | None = None,
+    strict: bool = False,
+) -> IngestReport:
+    """Bring the index in ``settings.index_dir`` up to date with the files under ``paths``."""
+    started = time.perf_counter()
+    index_dir = Path(settings.index_dir)
+    conn = store.connect(index_dir)
+    try:
+        check_model(read_manifest(index_dir), embedder.name, embedder.dim, index_dir)
+        gen = int(store.get_meta(conn, "generation", "0"))
+        work = plan(paths, conn, settings, progress)
+        if strict and any(r.status == "error" for r in work.results):
+            bad = next(r for r in work.results if r.status == "error")
+            raise KBError(f"{bad.path}: {bad.reason} (--strict: nothing was changed)")
+        embedded = 0
+        if work.parsed or work.removed:
+            embedded = _commit(conn, index_dir, gen, work, settings, embedder, progress)
+            gen += 1
+        totals = conn.execute("SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM passages)").fetchone()
+        return IngestReport(tuple(work.results), gen, embedded, totals[0], totals[1], time.perf_counter() - started)
+    finally:
+        conn.close()
+
+
+def _commit(conn, index_dir: Path, gen: int, work: _Plan, settings: Settings, embedder, progress) -> int:
+    """Write generation gen+1: vectors and BM25 files, then the SQLite transaction."""
+    import faiss
+
+    new_gen = gen + 1
+    vectors = _load_vectors(index_dir, gen, embedder.dim)
+    changed = [*work.parsed, *work.removed]
+    old = [pair for path in changed for pair in store.vids_of_path(conn, path)]
+    docs, passages, texts = _flatten(work.parsed)
+    hashes = [text_hash(t) for t in texts]
+    reuse = {h: v for v, h in old}
+    reuse.update(store.hash_to_vid(conn, [h for h in hashes if h not in reuse]))
+    need = [i for i, h in enumerate(hashes) if h not in reuse]
+    fresh = _embed(embedder, [texts[i] for i in need], progress)
+    next_vid = max(store.max_vid(conn), _max_id(vectors)) + 1
+    vids = list(range(next_vid, next_vid + len(passages)))
+    matrix = np.zeros((len(passages), embedder.dim), dtype=np.float32)
+    for row, i in enumerate(need):
+        matrix[i] = fresh[row]
+    for i, h in enumerate(hashes):
+        if h in reuse:
+            matrix[i] = vectors.reconstruct(int(reuse[h]))
+    if old:
+        vectors.remove_ids(np.asarray([v for v, _ in old], dtype=np.int64))
+    if passages:
+        vectors.add_with_ids(matrix, np.asarray(vids, dtype=np.int64))
+    faiss.write_index(vectors, str(index_dir / f"vectors-{new_gen}.faiss"))
+    if settings.faiss_index == "hnsw":
+        faiss.write_index(_hnsw(vectors, settings), str(index_dir / f"ann-{new_gen}.faiss"))
+    tokens = [" ".join(tokenize(t)) for t in _bar(texts, "分词", progress)]
+    codes = [_region_codes(p) for p in passages]
+    now = time.strftime("%Y-%m-%dT%H:%M:%S")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for path in changed:
+            store.delete_path(conn, path)
+        for path in work.removed:
+            conn.execute("DELETE FROM files WHERE path=?", (path,))
+        store.insert_documents(conn, docs)
+        store.insert_passages(conn, passages, vids, hashes, tokens, codes)
+        for path, parsed in work.parsed.items():
+            rec = store.FileRecord(path, work.hashes[path], "ok", None, len(parsed.passages))
+            store.put_file(conn, rec, parsed.documents[0].doc_id, now)
+        all_vids, all_tokens = store.all_tokens(conn)
+        bm = bm25.build(all_vids, [t.split() for t in all_tokens], settings.bm25_k1, settings.bm25_b)
+        bm25.save(bm, index_dir, f"bm25-{new_gen}")
+        for key, value in (("generation", str(new_gen)), ("model", embedder.name), ("dim", str(embedder.dim))):
+            store.set_meta(conn, key, value)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    _write_manifest(conn, index_dir, new_gen, settings, embedder)
+    _drop_generation(index_dir, gen)
+    return len(need)
+
+
+def _flatten(parsed: dict[str, Parsed]) -> tuple[list[Document], list[Passage], list[str]]:
+    docs = [d for p in parsed.values() for d in p.documents]
+    by_id = {d.doc_id: d for d in docs}
+    passages = [x for p in parsed.values() for x in p.passages]
+    return docs, passages, [embed_text(x, by_id[x.doc_id]) for x in passages]
+
+
+def _embed(embedder, texts: list[str], progress: Progress | None) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    if progress:
+        progress(f"正在向量化 {len(texts)} 个段落…")
+    try:
+        return np.asarray(embedder.embed_passages(texts, progress_bar=progress is not None), dtype=np.float32)
+    except TypeError:
+        return np.asarray(embedder.embed_passages(texts), dtype=np.float32)
+
+
+def _region_codes(p: Passage) -> list[tuple[str, bool]]:
+    own = set(p.own_regions)
+    return [(r.code, name in own) for name in p.regions if (r := regions.resolve(name))]
+
+
+def _load_vectors(index_dir: Path, gen: int, dim: int):
+    import faiss
+
+    path = index_dir / f"vectors-{gen}.faiss"
+    if gen and path.exists():
+        return faiss.read_index(str(path))
+    if gen:
+        raise IndexStateError(f"{path} is missing; the index is damaged — delete {index_dir} and ingest again")
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+
+def _max_id(vectors) -> int:
+    import faiss
+
+    if vectors.ntotal == 0:
+        return 0
+    return int(faiss.vector_to_array(vectors.id_map).max())
+
+
+def _hnsw(vectors, settings: Settings):
+    """An approximate index over the same vectors and ids (rebuilt per generation)."""
+    import faiss
+
+    ids = faiss.vector_to_array(vectors.id_map).astype(np.int64)
+    flat = faiss.downcast_index(vectors.index)
+    data = flat.reconstruct_n(0, flat.ntotal)
+    ann = faiss.IndexIDMap(faiss.IndexHNSWFlat(flat.d, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT))
+    if len(ids):
+        ann.add_with_ids(data, ids)
+    return ann
+
+
+def _write_manifest(conn, index_dir: Path, gen: int, settings: Settings, embedder) -> None:
+    docs, passages, files = conn.execute(
+        "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM passages), (SELECT count(*) FROM files)"
+    ).fetchone()
+    manifest = {
+        "format": FORMAT_VERSION,
+        "generation": gen,
+        "model": embedder.name,
+        "dim": embedder.dim,
+        "documents": docs,
+        "passages": passages,
+        "files": files,
+        "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "settings": {k: v for k, v in settings.as_dict().items() if k not in ("index_dir", "cache_dir")},
+    }
+    _write_json_atomic(index_dir / MANIFEST, manifest)
+
+
+def _drop_generation(index_dir: Path, gen: int) -> None:
+    for name in (f"vectors-{gen}.faiss", f"ann-{gen}.faiss", f"bm25-{gen}.npz", f"bm25-{gen}.vocab.json"):
+        (index_dir / name).unlink(missing_ok=True)

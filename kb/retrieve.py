@@ -1,0 +1,248 @@
+"""Hybrid retrieval: filters first, then BM25 and dense candidates, fused by reciprocal rank.
+
+Filters are turned into the set of allowed passage ids before any ranking, so a filter is
+never silently ignored and a filtered search cannot be crowded out by unfiltered hits.
+Near-duplicate passages (one text republished in several files) collapse into one hit
+that lists every source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kb import bm25, regions, store
+from kb.errors import IndexStateError, QueryError
+from kb.index import MANIFEST, check_model, read_manifest
+from kb.settings import Settings
+from kb.tokens import tokenize
+from kb.types import Filters, Hit
+
+MODES = ("hybrid", "dense", "bm25")
+DUP_COSINE = 0.985
+
+
+@dataclass
+class LiveIndex:
+    """An opened index folder: SQLite connection, FAISS vectors and BM25 of the live generation."""
+
+    folder: Path
+    conn: object
+    vectors: object
+    ann: object | None
+    bm25: bm25.BM25Index
+    manifest: dict
+    rows: dict[int, int]  # vid → BM25 row
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def open_index(settings: Settings) -> LiveIndex:
+    """Open the index folder named by the settings, or explain how to build it."""
+    import faiss
+
+    folder = Path(settings.index_dir)
+    manifest = read_manifest(folder)
+    if manifest is None or not (folder / store.DB_NAME).exists():
+        raise IndexStateError(f"no index in {folder}/ yet: run `kb ingest corpus/` (or `kb ingest PATH…`) first")
+    conn = store.connect(folder)
+    gen = int(store.get_meta(conn, "generation", "0"))
+    try:
+        vectors = faiss.read_index(str(folder / f"vectors-{gen}.faiss"))
+        bm = bm25.load(folder, f"bm25-{gen}")
+    except (RuntimeError, OSError) as exc:
+        raise IndexStateError(f"{folder}/ is damaged ({exc}); delete it and run `kb ingest` again") from exc
+    ann_path = folder / f"ann-{gen}.faiss"
+    ann = faiss.read_index(str(ann_path)) if settings.faiss_index == "hnsw" and ann_path.exists() else None
+    rows = {int(v): i for i, v in enumerate(bm.vids)}
+    return LiveIndex(folder, conn, vectors, ann, bm, manifest, rows)
+
+
+def ensure_model(live: LiveIndex, embedder) -> None:
+    check_model(live.manifest, embedder.name, embedder.dim, live.folder / MANIFEST)
+
+
+# ---------------------------------------------------------------- filters
+
+
+def allowed_vids(live: LiveIndex, filters: Filters | None) -> np.ndarray | None:
+    """Ids of passages passing every filter; None when there is no filter."""
+    if filters is None or filters.is_empty():
+        return None
+    where, args = ["1=1"], []
+    if filters.regions:
+        prefixes = region_prefixes(filters.regions)
+        likes = " OR ".join("code LIKE ?" for _ in prefixes)
+        where.append(f"p.vid IN (SELECT vid FROM passage_regions WHERE {likes})")
+        args += [f"{p}%" for p in prefixes]
+    if filters.year_from is not None:
+        where.append("d.year >= ?")
+        args.append(filters.year_from)
+    if filters.year_to is not None:
+        where.append("d.year <= ?")
+        args.append(filters.year_to)
+    if filters.doc_types:
+        where.append(f"d.doc_type IN ({','.join('?' * len(filters.doc_types))})")
+        args += list(filters.doc_types)
+    if filters.doc_ids:
+        marks = ",".join("?" * len(filters.doc_ids))
+        where.append(f"(d.doc_id IN ({marks}) OR d.parent_id IN ({marks}))")
+        args += list(filters.doc_ids) * 2
+    sql = f"SELECT p.vid FROM passages p JOIN documents d ON d.doc_id = p.doc_id WHERE {' AND '.join(where)}"
+    return np.asarray([r[0] for r in live.conn.execute(sql, args)], dtype=np.int64)
+
+
+def region_prefixes(names: Sequence[str]) -> list[str]:
+    """Adcode prefixes for region names (山东 → '37'); an unknown name is an error, not ignored."""
+    out: list[str] = []
+    for name in names:
+        found = regions.resolve_all(name.strip())
+        if not found:
+            raise QueryError(f"未知地区“{name}”: use a province, city or county name such as 山东省, 东营市, 广饶县")
+        out += [regions.code_prefix(r) for r in found]
+    return sorted(set(out))
+
+
+# ---------------------------------------------------------------- retrievers
+
+
+def bm25_ranked(live: LiveIndex, query: str, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+    mask = None if allowed is None else np.isin(live.bm25.vids, allowed)
+    return bm25.search(live.bm25, tokenize(query), n, mask)
+
+
+def dense_ranked(live: LiveIndex, qvec: np.ndarray, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+    import faiss
+
+    index = live.ann if live.ann is not None else live.vectors
+    if index.ntotal == 0 or (allowed is not None and allowed.size == 0):
+        return []
+    q = np.asarray(qvec, dtype=np.float32).reshape(1, -1)
+    k = min(n, index.ntotal if allowed is None else int(allowed.size))
+    if allowed is None:
+        scores, ids = index.search(q, k)
+    else:
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+        scores, ids = index.search(q, k, params=params)
+    return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+
+def rrf(ranked: Sequence[Sequence[tuple[int, float]]], weights: Sequence[float], k: int) -> list[tuple[int, float]]:
+    """Reciprocal-rank fusion: score = Σ w / (k + rank), rank from 1."""
+    fused: dict[int, float] = {}
+    for lst, w in zip(ranked, weights, strict=True):
+        for rank, (vid, _) in enumerate(lst, start=1):
+            fused[vid] = fused.get(vid, 0.0) + w / (k + rank)
+    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+# ---------------------------------------------------------------- search
+
+
+def search(
+    live: LiveIndex,
+    embedder,
+    query: str,
+    settings: Settings,
+    filters: Filters | None = None,
+    k: int | None = None,
+    mode: str | None = None,
+) -> list[Hit]:
+    """The k best passages for ``query`` under ``filters``; empty when nothing matches."""
+    mode = mode or settings.mode
+    k = k or settings.top_k
+    if mode not in MODES:
+        raise QueryError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+    if not query.strip():
+        raise QueryError("empty query")
+    allowed = allowed_vids(live, filters)
+    if allowed is not None and allowed.size == 0:
+        return []
+    pool = max(settings.candidates, k * 3)
+    lists, weights, names = [], [], []
+    if mode in ("bm25", "hybrid"):
+        lists.append(bm25_ranked(live, query, pool, allowed))
+        weights.append(settings.bm25_weight)
+        names.append("bm25")
+    if mode in ("dense", "hybrid"):
+        qvec = embedder.embed_queries([query])[0]
+        lists.append(dense_ranked(live, qvec, pool, allowed))
+        weights.append(settings.dense_weight)
+        names.append("dense")
+    fused = lists[0] if len(lists) == 1 else rrf(lists, weights, settings.rrf_k)
+    detail = {
+        name: {vid: (rank, s) for rank, (vid, s) in enumerate(lst, 1)} for name, lst in zip(names, lists, strict=True)
+    }
+    return _hits(live, fused, detail, k)
+
+
+def _hits(live: LiveIndex, fused: list[tuple[int, float]], detail: dict, k: int) -> list[Hit]:
+    """Materialise hits best first, collapsing near-duplicates into the best-ranked copy."""
+    top = fused[: k * 3]
+    rows = store.by_vids(live.conn, [v for v, _ in top])
+    kept: list[tuple[int, float, str, list[tuple[str, str]]]] = []
+    vecs: dict[int, np.ndarray] = {}
+    for vid, score in top:
+        if vid not in rows:
+            continue
+        passage, document, _ = rows[vid]
+        key = _dup_key(passage.text)
+        twin = next((h for h in kept if h[2] == key or _near(live, vecs, h[0], vid)), None)
+        if twin is not None:
+            twin[3].append((passage.passage_id, document.path))
+            continue
+        if len(kept) < k:
+            kept.append((vid, score, key, []))
+    hits = []
+    for rank, (vid, score, _, dups) in enumerate(kept, start=1):
+        passage, document, _ = rows[vid]
+        scores = tuple((f"{name}_rank", float(d[vid][0])) for name, d in detail.items() if vid in d)
+        scores += tuple((name, d[vid][1]) for name, d in detail.items() if vid in d)
+        hits.append(Hit(passage, document, float(score), rank, scores, tuple(dups)))
+    return hits
+
+
+def _dup_key(text: str) -> str:
+    norm = re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", text))
+    return hashlib.sha1(norm.encode("utf-8")).hexdigest()
+
+
+def _near(live: LiveIndex, cache: dict[int, np.ndarray], a: int, b: int) -> bool:
+    """Dense near-duplicate test on the stored vectors (cosine ≥ DUP_COSINE)."""
+    for v in (a, b):
+        if v not in cache:
+            cache[v] = live.vectors.reconstruct(int(v))
+    return float(np.dot(cache[a], cache[b])) >= DUP_COSINE
+
+
+def hit_to_json(hit: Hit) -> dict:
+    """The JSON object `kb search --json` prints for one hit."""
+    p, d = hit.passage, hit.document
+    return {
+        "rank": hit.rank,
+        "score": round(hit.score, 6),
+        "passage_id": p.passage_id,
+        "doc_id": d.doc_id,
+        "doc_title": d.title,
+        "source": d.path,
+        "publisher": d.source,
+        "heading_path": list(p.heading_path),
+        "regions": list(p.regions),
+        "own_regions": list(p.own_regions),
+        "date": d.date,
+        "doc_type": d.doc_type,
+        "article": p.article,
+        "text": p.text,
+        "scores": dict(hit.scores),
+        "duplicates": [{"passage_id": pid, "source": src} for pid, src in hit.duplicates],
+    }
+
+
+__all__ = ["LiveIndex", "open_index", "search", "rrf", "allowed_vids", "hit_to_json"]
