@@ -59,11 +59,19 @@ def build(vids: Sequence[int], docs: Sequence[Sequence[str]], k1: float = 1.2, b
 
 
 def query_terms(index: BM25Index, tokens: Sequence[str]) -> list[int]:
-    """Known query terms, minus those so common they would match almost everything."""
-    known = [index.vocab[t] for t in dict.fromkeys(tokens) if t in index.vocab]
+    """Known query terms, minus those so common they would match almost everything.
+
+    A query made only of common words still ranks by them; but when the query's other
+    words are unknown to the corpus, a shared common word is no evidence at all (else
+    "基层 + something the corpus never mentions" would return every 基层 passage).
+    """
+    unique = list(dict.fromkeys(tokens))
+    known = [index.vocab[t] for t in unique if t in index.vocab]
     limit = max(COMMON_DF * index.size, 1)
     specific = [j for j in known if index.df[j] <= limit]
-    return specific or known  # a query of only common words still ranks by them
+    if specific:
+        return specific
+    return known if len(known) == len(unique) else []
 
 
 def scores(index: BM25Index, tokens: Sequence[str]) -> np.ndarray:

@@ -19,6 +19,14 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+# Zero-width and other invisible format characters (U+200B… from web/markdown sources):
+# they are not text, survive str.strip(), and would otherwise make "empty" passages.
+_INVISIBLE = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
+# Furniture lines are short; longer lines are body text and are never matched whole
+# (normalising a multi-megabyte line for every pattern is also what made big files slow).
+_FURNITURE_MAX = 300
+
+
 @dataclass(frozen=True)
 class Cleaned:
     lines: tuple[str, ...]  # non-empty, stripped body lines in order
@@ -112,6 +120,8 @@ _PAGE_JUMP = re.compile(r"[(（](下转|上接|接上|转下)\s*(第)?\s*\d+\s*(
 
 def is_furniture(line: str) -> bool:
     """True for a line that is site chrome rather than text (APP下载, ICP备…, 责任编辑…)."""
+    if len(line) > _FURNITURE_MAX:
+        return False
     key = normalize(line).replace(" ", "").lower()
     if key in _FURNITURE_EXACT:
         return True
@@ -120,7 +130,7 @@ def is_furniture(line: str) -> bool:
 
 def clean(text: str) -> Cleaned:
     """Split into stripped non-empty lines, drop furniture, recommendation lists and references."""
-    lines = [_PAGE_JUMP.sub("", ln).strip() for ln in text.split("\n")]
+    lines = [_PAGE_JUMP.sub("", _INVISIBLE.sub("", ln)).strip() for ln in text.split("\n")]
     kept: list[str] = []
     refs: list[str] = []
     breaks: list[int] = []
@@ -132,7 +142,7 @@ def clean(text: str) -> Cleaned:
             if state == "list" and listed:
                 state = "body"
             continue
-        key = normalize(line).strip()
+        key = normalize(line[:_FURNITURE_MAX]).strip()
         if _LIST_HEADS.match(key):
             state, listed = "list", 0
             removed.append(line)

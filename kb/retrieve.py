@@ -1,4 +1,4 @@
-"""Hybrid retrieval: filters first, then BM25 and dense candidates, fused by reciprocal rank.
+"""Hybrid retrieval: filters first, then BM25 and dense candidates, fused (z-scores or RRF).
 
 Filters are turned into the set of allowed passage ids before any ranking, so a filter is
 never silently ignored and a filtered search cannot be crowded out by unfiltered hits.
@@ -134,6 +134,27 @@ def dense_ranked(live: LiveIndex, qvec: np.ndarray, n: int, allowed: np.ndarray 
     return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
 
+def zscore_fusion(ranked: Sequence[Sequence[tuple[int, float]]], weights: Sequence[float]) -> list[tuple[int, float]]:
+    """Weighted sum of per-list z-scores; a candidate missing from a list gets that list's minimum.
+
+    Unlike RRF this keeps how far ahead a candidate is: a BM25 hit that outscores the rest
+    by a wide margin stays on top even when the dense list barely separates its candidates.
+    """
+    normed: list[dict[int, float]] = []
+    for lst in ranked:
+        if not lst:
+            normed.append({})
+            continue
+        v = np.asarray([s for _, s in lst], dtype=np.float64)
+        z = (v - v.mean()) / (v.std() + 1e-9) if len(v) > 1 else np.ones(1)
+        normed.append({vid: float(x) for (vid, _), x in zip(lst, z, strict=True)})
+    floors = [min(n.values(), default=0.0) for n in normed]
+    fused: dict[int, float] = {}
+    for vid in {v for n in normed for v in n}:
+        fused[vid] = sum(w * n.get(vid, f) for n, w, f in zip(normed, weights, floors, strict=True))
+    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 def rrf(ranked: Sequence[Sequence[tuple[int, float]]], weights: Sequence[float], k: int) -> list[tuple[int, float]]:
     """Reciprocal-rank fusion: score = Σ w / (k + rank), rank from 1."""
     fused: dict[int, float] = {}
@@ -176,7 +197,12 @@ def search(
         lists.append(dense_ranked(live, qvec, pool, allowed))
         weights.append(settings.dense_weight)
         names.append("dense")
-    fused = lists[0] if len(lists) == 1 else rrf(lists, weights, settings.rrf_k)
+    if len(lists) == 1:
+        fused = lists[0]
+    elif settings.fusion == "rrf":
+        fused = rrf(lists, weights, settings.rrf_k)
+    else:
+        fused = zscore_fusion(lists, weights)
     detail = {
         name: {vid: (rank, s) for rank, (vid, s) in enumerate(lst, 1)} for name, lst in zip(names, lists, strict=True)
     }

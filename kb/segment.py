@@ -35,6 +35,10 @@ _CN_DIGITS = {
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_NUM = "零〇一二两三四五六七八九十百千"
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+# Characters that make a leading decimal a quantity, not a section number.
+_UNITS = "%％‰万亿千百十元角个倍人户名次件项所家座条米吨年月日岁"
+# Only this much of a line is needed to recognise a marker (lines can be megabytes long).
+_SCAN = 200
 
 ARTICLE_RE = re.compile(rf"^第([{_CN_NUM}\d]+)条(?:之[{_CN_NUM}]+)?(?:[\s\u3000]+|$)")
 _PART_RE = re.compile(rf"^第([{_CN_NUM}\d]+)([编章节])(?:[\s\u3000]+(.*)|$)")
@@ -42,7 +46,8 @@ _MD_RE = re.compile(r"^(#{1,6})\s+(.+)$")
 _MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("cn", re.compile(rf"^([{_CN_NUM}]+)\s*[、.．]\s*(.*)$")),
     ("cnp", re.compile(rf"^[(（]([{_CN_NUM}]+)[)）]\s*(.*)$")),
-    ("dec", re.compile(r"^(\d+(?:\.\d+)+)\.?\s*(\D.*)$")),
+    # 1.1 / 1.1.2 headings; not a quantity such as "3.5亿元投入…" or "2.5万名网格员…"
+    ("dec", re.compile(rf"^(\d+(?:\.\d+)+)\.?(?![{_UNITS}])\s*(\D.*)$")),
     ("num", re.compile(r"^(\d{1,2})(?:\s*[.．、]\s*|\s+)(\D.*)$")),
     ("nump", re.compile(r"^[(（](\d{1,2})[)）]\s*(.*)$")),
     ("circ", re.compile(rf"^([{_CIRCLED}])\s*(.*)$")),
@@ -50,6 +55,7 @@ _MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _SENT_END = "。！？；!?;"
 _HEADING_MAX = 40  # a run-in heading's first sentence is at most this long
 _PLAIN_HEADING_MAX = 30
+_SECTION_TITLE_MAX = 20  # an unnumbered title line inside a regulation
 
 
 def cn_to_int(text: str) -> int | None:
@@ -96,13 +102,17 @@ class Chunk:
 
 def parse_heading(line: str) -> tuple[Heading, str] | None:
     """Recognise a heading at the start of ``line``; return it and the run-in body text."""
-    key = normalize(line).strip()
+    raw = line.strip()[:_SCAN]
+    key = normalize(raw).strip()
     if m := _MD_RE.match(key):
         return Heading(f"md{len(m.group(1))}", None, line.lstrip("#").strip()), ""
-    if (m := _PART_RE.match(key)) and len(key) <= 40:
+    if (m := _PART_RE.match(key)) and len(line.strip()) <= 40:
         return Heading(m.group(2), cn_to_int(m.group(1)), line.strip()), ""
     for kind, rx in _MARKERS:
-        m = rx.match(key)
+        # NFKC folds ① into 1, so circled numbers are matched on the raw text only
+        if (kind == "circ") != (raw[:1] in _CIRCLED):
+            continue
+        m = rx.match(raw if kind == "circ" else key)
         if not m:
             continue
         if kind == "dec":
@@ -122,7 +132,7 @@ def _arabic(token: str) -> int | None:
 def _split_run_in(heading: Heading, line: str) -> tuple[Heading, str] | None:
     """'（一）标题。正文…' → heading '（一）标题', body '正文…'; long first sentences are not headings."""
     text = line.strip()
-    cut = next((i for i, ch in enumerate(text) if ch in _SENT_END), None)
+    cut = next((i for i, ch in enumerate(text[: _HEADING_MAX + 21]) if ch in _SENT_END), None)
     if cut is None:
         if len(text) > _HEADING_MAX + 20:
             return None
@@ -135,14 +145,16 @@ def _split_run_in(heading: Heading, line: str) -> tuple[Heading, str] | None:
 
 def is_plain_heading(line: str, prev: str | None, nxt: str | None) -> bool:
     """An unnumbered short line standing between paragraphs, e.g. '广饶县基层社会治理现状'."""
+    if nxt is None or len(line.strip()) > _PLAIN_HEADING_MAX * 2:
+        return False
     key = normalize(line).strip()
-    if not 4 <= len(key) <= _PLAIN_HEADING_MAX or nxt is None:
+    if not 4 <= len(key) <= _PLAIN_HEADING_MAX:
         return False
     if re.search(r"[。！？；;，,:：、]$|[。；;！？]", key) or key[-1] in ")）":
         return False
     if re.match(r"^[\d\s:：.\-/年月日]+$", key):
         return False
-    return len(normalize(nxt)) > len(key) * 2 or parse_heading(nxt) is not None
+    return len(normalize(nxt.strip()[: _SCAN // 2])) > len(key) * 2 or parse_heading(nxt) is not None
 
 
 def parse_blocks(lines: Sequence[str]) -> list[Block]:
@@ -168,6 +180,8 @@ def _get(seq: Sequence[str], i: int) -> str | None:
 
 
 _FIXED_DEPTH = {"编": 1, "章": 2, "节": 3}
+# Numbered kinds that sit below 一、 in every convention (GB/T 9704: 一、 > （一） > 1. > （1）).
+_BELOW_CN = ("cnp", "num", "dec", "nump", "circ")
 
 
 def _push(stack: list[Heading], heading: Heading) -> list[Heading]:
@@ -183,14 +197,24 @@ def _push(stack: list[Heading], heading: Heading) -> list[Heading]:
         return [*kept, heading]
     if heading.kind in kinds:
         return [*stack[: kinds.index(heading.kind)], heading]
+    if heading.kind == "cn":
+        # 一、 never nests under 1. or （一）: a text that starts mid-way (an excerpt whose
+        # 一、 is missing) must not file the rest of the article under its last 1. heading
+        low = next((i for i, k in enumerate(kinds) if k.startswith(_BELOW_CN)), None)
+        if low is not None:
+            return [*stack[:low], heading]
     return [*stack, heading]
 
 
 # ---------------------------------------------------------------- regulations
 
 
+def _article_key(line: str) -> str:
+    return normalize(line.strip()[:_SCAN]).strip()
+
+
 def count_articles(lines: Sequence[str]) -> int:
-    return sum(1 for ln in lines if ARTICLE_RE.match(normalize(ln).strip()))
+    return sum(1 for ln in lines if ARTICLE_RE.match(_article_key(ln)))
 
 
 def is_regulation(lines: Sequence[str]) -> bool:
@@ -211,7 +235,7 @@ def parse_articles(lines: Sequence[str]) -> list[Block]:
             blocks.append(Block(tuple(stack), "\n".join(current), start, article))
 
     for i, line in enumerate(lines):
-        key = normalize(line).strip()
+        key = _article_key(line)
         m = ARTICLE_RE.match(key)
         if m:
             flush()
@@ -223,12 +247,28 @@ def parse_articles(lines: Sequence[str]) -> list[Block]:
             current, article = [], None
             stack = _push(stack, found[0])
             continue
+        if _is_section_title(line, _get(lines, i + 1)):
+            # a short unpunctuated line right before an article: a 节/章 title whose number
+            # was lost ("业主大会"), or the second line of a wrapped chapter title
+            flush()
+            current, article = [], None
+            stack = _push(stack, Heading("plain", None, line.strip()))
+            continue
         if current:
             current.append(line.strip())
         else:  # preamble text before the first article (序言, 说明)
             blocks.append(Block(tuple(stack), line.strip(), i))
     flush()
     return blocks
+
+
+def _is_section_title(line: str, nxt: str | None) -> bool:
+    if nxt is None or len(line.strip()) > _SECTION_TITLE_MAX:
+        return False
+    key = normalize(line).strip()
+    return (
+        bool(key) and not re.search(r"[。！？；;，,:：、)）]", key) and ARTICLE_RE.match(_article_key(nxt)) is not None
+    )
 
 
 # ---------------------------------------------------------------- compilations
@@ -338,10 +378,13 @@ def _pack(group: Sequence[Block], chunk_min: int, chunk_max: int) -> list[Chunk]
     pieces = [p for b in group for p in split_sentences(b.text, chunk_max)]
     texts: list[str] = []
     for piece in pieces:
-        if texts and (len(texts[-1]) < chunk_min or len(texts[-1]) + len(piece) <= chunk_max):
-            if len(texts[-1]) + len(piece) <= chunk_max * 1.5:
-                texts[-1] = texts[-1] + "\n" + piece
-                continue
+        if (
+            texts
+            and (len(texts[-1]) < chunk_min or len(texts[-1]) + len(piece) <= chunk_max)
+            and len(texts[-1]) + len(piece) <= chunk_max * 1.5
+        ):
+            texts[-1] = texts[-1] + "\n" + piece
+            continue
         texts.append(piece)
     if len(texts) > 1 and len(texts[-1]) < chunk_min and len(texts[-2]) + len(texts[-1]) <= chunk_max * 1.5:
         texts[-2:] = [texts[-2] + "\n" + texts[-1]]

@@ -52,6 +52,11 @@ class Settings:
     mode: str = _opt("hybrid", "Default retrieval mode.", ("hybrid", "dense", "bm25"))
     top_k: int = _opt(10, "Hits returned by default.")
     candidates: int = _opt(100, "Candidates taken from each retriever before fusion.")
+    fusion: str = _opt(
+        "zscore",
+        "How hybrid mode fuses BM25 and dense candidates: z-scored scores (measured best) or reciprocal ranks.",
+        ("zscore", "rrf"),
+    )
     rrf_k: int = _opt(60, "Reciprocal-rank-fusion constant (larger flattens rank differences).")
     bm25_weight: float = _opt(1.0, "Weight of BM25 ranks in fusion.")
     dense_weight: float = _opt(1.0, "Weight of dense ranks in fusion.")

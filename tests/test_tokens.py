@@ -1,0 +1,47 @@
+"""kb.tokens: jieba search-mode tokens with kb's governance dictionary and stopwords."""
+
+from __future__ import annotations
+
+from kb.tokens import stopwords, tokenize
+
+
+def test_search_mode_emits_compound_and_parts():
+    tokens = tokenize("网格化管理")
+    assert {"网格化管理", "网格化", "网格", "管理"} <= set(tokens)
+
+
+def test_governance_dictionary_terms_stay_whole():
+    assert "枫桥经验" in tokenize("枫桥经验的推广")
+    assert "网格员" in tokenize("专职网格员待遇低")
+    # a longer dictionary term still shares its parts with the shorter one
+    assert {"枫桥", "经验"} <= set(tokenize("枫桥经验")) & set(tokenize("坚持和发展新时代枫桥经验"))
+
+
+def test_stopwords_and_single_characters_are_dropped():
+    assert tokenize("的了是在") == []
+    tokens = tokenize("网格员待遇低怎么办？")
+    assert "怎么办" not in tokens and "低" not in tokens
+    assert {"网格员", "待遇"} <= set(tokens)
+    assert not set(tokens) & stopwords()
+    assert all(len(t) > 1 for t in tokens)
+
+
+def test_width_and_case_are_folded():
+    assert tokenize("ＡＰＰ") == tokenize("app") == ["app"]
+    assert "2020" in tokenize("２０２０年")
+
+
+def test_punctuation_is_not_a_token():
+    assert tokenize("，。！？——……“”《》（）") == []
+    assert tokenize("") == []
+
+
+def test_tokenize_is_deterministic():
+    text = "加快推进市域社会治理现代化，构建共建共治共享的社会治理格局。"
+    assert tokenize(text) == tokenize(text)
+
+
+def test_stopword_list_is_loaded_from_the_package():
+    words = stopwords()
+    assert {"的", "我们", "怎么办"} <= words
+    assert "网格" not in words
