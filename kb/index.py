@@ -29,7 +29,7 @@ import numpy as np
 from kb import bm25, regions, store
 from kb.errors import IndexStateError, KBError, LoadError
 from kb.load import iter_files, load
-from kb.pipeline import Parsed, parse_source
+from kb.pipeline import Parsed, parse_source, pipeline_key
 from kb.settings import Settings
 from kb.tokens import tokenize
 from kb.types import Document, Passage
@@ -128,6 +128,7 @@ def plan(paths: Sequence[str | Path], conn, settings: Settings, progress: Progre
     """Load and parse changed files; find files that vanished. Nothing is written."""
     out = _Plan()
     records = store.file_records(conn)
+    reparse = store.get_meta(conn, "pipeline") != pipeline_key(settings)
     files = iter_files(paths)
     seen: set[str] = set()
     bar = _bar(files, "解析文件", progress)
@@ -141,7 +142,7 @@ def plan(paths: Sequence[str | Path], conn, settings: Settings, progress: Progre
             continue
         digest = hashlib.sha256(raw).hexdigest()
         rec = records.get(rel)
-        if rec and rec.status == "ok" and rec.content_hash == digest:
+        if rec and rec.status == "ok" and rec.content_hash == digest and not reparse:
             out.results.append(FileResult(rel, "unchanged", rec.passages))
             continue
         try:
@@ -255,7 +256,13 @@ def _commit(conn, index_dir: Path, gen: int, work: _Plan, settings: Settings, em
         all_vids, all_tokens = store.all_tokens(conn)
         bm = bm25.build(all_vids, [t.split() for t in all_tokens], settings.bm25_k1, settings.bm25_b)
         bm25.save(bm, index_dir, f"bm25-{new_gen}")
-        for key, value in (("generation", str(new_gen)), ("model", embedder.name), ("dim", str(embedder.dim))):
+        meta = {
+            "generation": str(new_gen),
+            "model": embedder.name,
+            "dim": str(embedder.dim),
+            "pipeline": pipeline_key(settings),
+        }
+        for key, value in meta.items():
             store.set_meta(conn, key, value)
         conn.execute("COMMIT")
     except BaseException:

@@ -37,6 +37,9 @@ _BODY_LINE = re.compile(r"^(摘\s*要|〔内容提要〕|\[内容提要\]|内容
 _PUBLISHED_IN = re.compile(
     rf"(?:刊载于|原载于|原载|刊发于|发表于|刊于|转自)[^。，,]*?《?([{_HAN}]{{2,10}}?(?:日报|晚报|时报|周刊|杂志|报|网))》?"
 )
+_COMPOUND_SURNAMES = frozenset(
+    re.findall("..", "欧阳司马诸葛上官东方皇甫尉迟公孙慕容长孙宇文司徒夏侯令狐独孤南宫西门端木申屠轩辕")
+)
 _INFO_END = "<!-- INFO END -->"
 _HEADER_SCAN = 14
 _LONG_LINE = 300  # header lines, notes and titles are shorter; only this much of a line is examined
@@ -116,12 +119,20 @@ def _classify(key: str, line: str, want_title: bool) -> tuple[str, object]:
     if m := _AUTHOR_LINE.match(key):
         if _ORG_WORDS.search(key):
             return "skip", None
-        return ("author", m.group(1)) if not want_title or len(key) <= 4 else ("title", line.strip())
+        return ("author", m.group(1)) if not want_title or _looks_like_name(key) else ("title", line.strip())
     if _ORG_WORDS.search(key) and len(key) <= 30:
         return "skip", None
     if want_title and len(key) <= 60 and not re.search(r"[。；;]$", key):
         return "title", line.strip()
     return "body", None
+
+
+def _looks_like_name(key: str) -> bool:
+    """A short line before the title is a name: 2–3 characters, or 4 with a compound surname.
+
+    Four-character lines are otherwise titles ('垃圾分类', '养老服务'), not people.
+    """
+    return len(key) <= 3 or (len(key) == 4 and key[:2] in _COMPOUND_SURNAMES)
 
 
 def _merge_source(source: str | None, body: Sequence[str]) -> str | None:

@@ -20,6 +20,15 @@ from kb.segment import Block, chunk, count_articles, is_regulation, parse_articl
 from kb.settings import Settings
 from kb.types import Document, Passage, Region, Source
 
+# Bump when parsing changes what passages a file yields: every file is then re-parsed
+# on the next ingest (vectors of unchanged passage texts are reused, not recomputed).
+PIPELINE_VERSION = 2
+
+
+def pipeline_key(settings: Settings) -> str:
+    """Identifies the parsing that produced an index: code version and chunk sizes."""
+    return f"{PIPELINE_VERSION}:{settings.chunk_min}:{settings.chunk_max}"
+
 
 @dataclass(frozen=True)
 class Parsed:
@@ -100,7 +109,7 @@ def _passages(doc: Document, blocks: Sequence[Block], settings: Settings) -> lis
         if path and strip_marker(path[0]) == doc.title:
             path = path[1:]
         heading_regions = _heading_regions(path, doc_regions)
-        own = regions.find_regions(ch.text, context=heading_regions or doc_regions)
+        own = regions.find_regions(_without_names(ch.text, doc.author), context=heading_regions or doc_regions)
         inherited = heading_regions or doc_regions
         out.append(
             Passage(

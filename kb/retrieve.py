@@ -13,12 +13,13 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 
 from kb import bm25, regions, store
-from kb.errors import IndexStateError, QueryError
+from kb.errors import IndexStateError, ModelError, QueryError
 from kb.index import MANIFEST, check_model, read_manifest
 from kb.settings import Settings
 from kb.tokens import tokenize
@@ -207,6 +208,30 @@ def search(
         name: {vid: (rank, s) for rank, (vid, s) in enumerate(lst, 1)} for name, lst in zip(names, lists, strict=True)
     }
     return _hits(live, fused, detail, k)
+
+
+@cache
+def _cross_encoder(name: str, device: str):
+    """The configured sentence-transformers CrossEncoder, loaded once."""
+    try:
+        from sentence_transformers import CrossEncoder
+
+        return CrossEncoder(name, device=device)
+    except Exception as exc:  # noqa: BLE001 - any load failure means the same thing to the user
+        raise ModelError(f"cannot load reranker {name!r} ({exc}); give a local folder or set KB_RERANKER=''") from exc
+
+
+def rerank(live: LiveIndex, query: str, fused: list[tuple[int, float]], settings: Settings) -> list[tuple[int, float]]:
+    """Reorder the best ``rerank_top`` fused candidates by cross-encoder score; the rest follow."""
+    head, tail = fused[: settings.rerank_top], fused[settings.rerank_top :]
+    rows = store.by_vids(live.conn, [v for v, _ in head])
+    head = [(v, s) for v, s in head if v in rows]
+    if not head:
+        return fused
+    model = _cross_encoder(settings.reranker, settings.device)
+    scores = model.predict([(query, rows[v][0].text) for v, _ in head])
+    ranked = sorted(zip((v for v, _ in head), (float(x) for x in scores), strict=True), key=lambda kv: -kv[1])
+    return ranked + tail
 
 
 def _hits(live: LiveIndex, fused: list[tuple[int, float]], detail: dict, k: int) -> list[Hit]:

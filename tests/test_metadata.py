@@ -74,6 +74,20 @@ def test_explicit_source_metadata_wins():
     assert (h.title, h.author, h.date, h.source) == ("元数据标题", "张三", "2022-02-02", "某网")
 
 
+@pytest.mark.parametrize(
+    ("lines", "title", "author"),
+    [
+        (["刘凤", "基层治理研究", "正文。" * 30], "基层治理研究", "刘凤"),  # a name before the title
+        (["欧阳明月", "基层治理研究", "正文。" * 30], "基层治理研究", "欧阳明月"),  # compound surname
+        (["垃圾分类", "基层社区推行垃圾分类，志愿者在投放点值守引导居民。"], "垃圾分类", None),  # a 4-character title
+        (["养老服务", "田生海", "正文。" * 30], "养老服务", "田生海"),
+    ],
+)
+def test_short_first_lines_names_versus_titles(lines, title, author):
+    h = parse_header(lines)
+    assert (h.title, h.author) == (title, author)
+
+
 def test_organisation_lines_are_not_authors():
     h = parse_header(["基层治理研究", "李四", "中共某某市委党校", "正文第一段很长，" * 12])
     assert h.title == "基层治理研究" and h.author == "李四"
@@ -102,7 +116,14 @@ def test_part_title_uses_the_first_heading_or_opening_words():
         ("汇编", ["正文。"], 0, False, 3, "compilation"),
         ("随笔", ["今天天气很好。"], 0, False, 1, "other"),
         # a legislature's resolution is a regulation although it has no 第X条
-        ("河南省人民代表大会常务委员会关于加强基层文化设施建设有关问题的决议", ["一、提高认识。"], 0, False, 1, "regulation"),
+        (
+            "河南省人民代表大会常务委员会关于加强基层文化设施建设有关问题的决议",
+            ["一、提高认识。"],
+            0,
+            False,
+            1,
+            "regulation",
+        ),
     ],
 )
 def test_doc_type(title, lines, n_articles, refs, parts, kind):

@@ -61,7 +61,9 @@ def test_heading_paths_of_000(parsed_seeds):
     assert ("基层社会治理创新研究", "1 宿豫基层社会治理的积极探索", "1.1 以强化服务为宗旨,推动政府职能大转变") in paths
     assert ("基层社会治理创新研究", "2 宿豫基层社会治理亟待突破的问题", "2.2 社区民主法治建设难") in paths
     # 1.2 is closed by "2 …": no path mixes the two chapters
-    assert not any("1.2 以责任落实为手段 促进社会治理可持续" in p and "2 宿豫基层社会治理亟待突破的问题" in p for p in paths)
+    assert not any(
+        "1.2 以责任落实为手段 促进社会治理可持续" in p and "2 宿豫基层社会治理亟待突破的问题" in p for p in paths
+    )
 
 
 def test_heading_paths_of_001_and_002(parsed_seeds):
@@ -118,9 +120,7 @@ def test_compilation_is_cut_into_parts(parsed_seeds):
 
 def test_compilation_excerpts_about_different_cities_are_different_parts(parsed_seeds):
     parsed = parsed_seeds["003"]
-    where = {
-        city: {p.doc_id for p in parsed.passages if city in p.text} for city in ("淄博市", "广州市", "舟山市")
-    }
+    where = {city: {p.doc_id for p in parsed.passages if city in p.text} for city in ("淄博市", "广州市", "舟山市")}
     assert all(where.values()), where
     assert not where["淄博市"] & where["广州市"]
     assert not where["淄博市"] & where["舟山市"]
@@ -282,6 +282,8 @@ def test_text_with_only_furniture_gives_no_passages():
 
 
 def test_path_argument_overrides_the_source_path(tmp_path: Path):
-    parsed = parse_source(Source(str(tmp_path / "a.txt"), "标题\n正文。", "txt", "h"), fake_settings(), path="rel/a.txt")
+    parsed = parse_source(
+        Source(str(tmp_path / "a.txt"), "标题\n正文。", "txt", "h"), fake_settings(), path="rel/a.txt"
+    )
     assert parsed.documents[0].path == "rel/a.txt"
     assert parsed.documents[0].doc_id == doc_id_for("rel/a.txt")

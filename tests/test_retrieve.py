@@ -1,0 +1,262 @@
+"""kb.retrieve: fusion, filters (before ranking), duplicates, modes — on the session index and tiny ones."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import fake_settings, write_corpus
+
+from kb import index, regions, retrieve
+from kb.embed import FakeEmbedder
+from kb.errors import QueryError
+from kb.tokens import tokenize
+from kb.types import Filters
+
+MODES = ("bm25", "dense", "hybrid")
+
+
+def search(live, built_index, query, filters=None, k=10, mode="hybrid"):
+    return retrieve.search(live, built_index.embedder, query, built_index.settings, filters, k=k, mode=mode)
+
+
+def year(hit) -> int | None:
+    return int(hit.document.date[:4]) if hit.document.date else None
+
+
+# ---------------------------------------------------------------- reciprocal-rank fusion
+
+
+def test_rrf_on_a_hand_example():
+    bm25_list = [(1, 9.0), (2, 8.0)]
+    dense_list = [(2, 0.9), (3, 0.8)]
+    fused = retrieve.rrf([bm25_list, dense_list], [1.0, 1.0], k=60)
+    assert [vid for vid, _ in fused] == [2, 1, 3]
+    assert fused[0][1] == pytest.approx(1 / 62 + 1 / 61)
+    assert fused[1][1] == pytest.approx(1 / 61)
+    assert fused[2][1] == pytest.approx(1 / 62)
+
+
+def test_rrf_weights_and_ties():
+    fused = retrieve.rrf([[(1, 0.0), (2, 0.0)], [(2, 0.0), (3, 0.0)]], [2.0, 1.0], k=60)
+    assert dict(fused) == pytest.approx({1: 2 / 61, 2: 2 / 62 + 1 / 61, 3: 1 / 62})
+    assert [vid for vid, _ in fused] == [2, 1, 3]
+    tie = retrieve.rrf([[(5, 1.0)], [(4, 1.0)]], [1.0, 1.0], k=60)
+    assert tie == [(4, pytest.approx(1 / 61)), (5, pytest.approx(1 / 61))]  # equal scores: by id, stable
+
+
+def test_rrf_constant_flattens_rank_differences():
+    steep = retrieve.rrf([[(1, 0), (2, 0)]], [1.0], k=1)
+    flat = retrieve.rrf([[(1, 0), (2, 0)]], [1.0], k=1000)
+    assert steep[0][1] / steep[1][1] > flat[0][1] / flat[1][1]
+
+
+# ---------------------------------------------------------------- modes and hits
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_mode_returns_ranked_hits(live, built_index, mode):
+    hits = search(live, built_index, "网格员队伍不稳定怎么办", k=5, mode=mode)
+    assert 0 < len(hits) <= 5
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    assert all(a.score >= b.score for a, b in zip(hits, hits[1:], strict=False))
+    assert len({h.passage.passage_id for h in hits}) == len(hits)
+    names = {name for h in hits for name, _ in h.scores}
+    assert {"bm25": {"bm25", "bm25_rank"}, "dense": {"dense", "dense_rank"}}.get(mode, names) <= names
+
+
+def test_bm25_finds_the_passage_that_names_the_term(live, built_index):
+    hits = search(live, built_index, "民情监督员", k=3, mode="bm25")
+    assert "民情监督员" in hits[0].passage.text
+    assert hits[0].document.title == "基层社会治理创新研究"
+
+
+def test_hybrid_hits_carry_both_retrievers_scores(live, built_index):
+    hits = search(live, built_index, "人民调解委员会 调解 纠纷", k=10, mode="hybrid")
+    both = [dict(h.scores) for h in hits if {"bm25", "dense"} <= dict(h.scores).keys()]
+    assert both and all(s["bm25_rank"] >= 1 and s["dense_rank"] >= 1 for s in both)
+
+
+def test_hit_json_fields(live, built_index):
+    (hit,) = search(live, built_index, "民情监督员", k=1)
+    row = retrieve.hit_to_json(hit)
+    for field in (
+        "rank",
+        "score",
+        "passage_id",
+        "doc_title",
+        "source",
+        "heading_path",
+        "regions",
+        "date",
+        "doc_type",
+        "text",
+    ):
+        assert field in row
+    assert row["rank"] == 1 and isinstance(row["heading_path"], list)
+    assert row["source"] == hit.document.path and row["doc_title"] == hit.document.title
+
+
+@pytest.mark.parametrize(("query", "mode"), [("", "hybrid"), ("   ", "bm25"), ("网格", "fuzzy")])
+def test_invalid_requests_are_query_errors(live, built_index, query, mode):
+    with pytest.raises(QueryError):
+        search(live, built_index, query, mode=mode)
+
+
+# ---------------------------------------------------------------- filters
+
+
+def in_province(hit, province: str) -> bool:
+    return any(r.startswith(province) for r in hit.passage.regions)
+
+
+def test_province_filter_includes_counties_and_inherited_regions(live, built_index):
+    hits = search(live, built_index, "网格化服务管理 基层治理", Filters(regions=("山东省",)), k=100)
+    assert hits and all(in_province(h, "山东省") for h in hits)
+    titles = {h.document.title for h in hits}
+    assert "广饶县基层社会治理调查" in titles  # 山东省 includes 东营市广饶县
+    assert "滨州市社会治理网格化服务管理条例" in titles
+    inherited = [h for h in hits if not h.passage.own_regions]
+    assert inherited, "passages that only inherit a 山东 region must match too"
+    assert any(h.passage.regions == ("山东省东营市广饶县",) for h in inherited)
+
+
+@pytest.mark.parametrize("name", ["广饶县", "东营市", "山东省东营市广饶县", "山东"])
+def test_region_names_at_every_level(live, built_index, name):
+    hits = search(live, built_index, "基层社会治理", Filters(regions=(name,)), k=50)
+    assert hits
+    assert any(h.document.title == "广饶县基层社会治理调查" for h in hits)
+    (target,) = regions.resolve_all(name)[:1]
+    prefix = regions.code_prefix(target)
+    for h in hits:
+        codes = [regions.resolve(r).code for r in h.passage.regions]
+        assert any(c.startswith(prefix) for c in codes), (name, h.passage.regions)
+
+
+def test_a_filter_is_never_crowded_out_by_better_unfiltered_hits(live, built_index):
+    query = "人民调解委员会 调解 纠纷"  # the regulations answer this best
+    hits = search(live, built_index, query, Filters(regions=("广饶县",)), k=5)
+    assert len(hits) == 5
+    assert {h.document.title for h in hits} == {"广饶县基层社会治理调查"}
+
+
+def test_several_regions_are_alternatives(live, built_index):
+    hits = search(live, built_index, "基层治理", Filters(regions=("宿豫区", "梅列区")), k=50)
+    assert {h.document.title for h in hits} == {
+        "基层社会治理创新研究",
+        "社区“微治理”体系创新研究——以福建省三明市梅列区为例",
+    }
+
+
+def test_year_range(live, built_index):
+    hits = search(live, built_index, "基层治理", Filters(year_from=2016, year_to=2016), k=50)
+    assert hits and {h.document.title for h in hits} == {"基层社会治理创新研究"}
+    later = search(live, built_index, "基层治理", Filters(year_from=2020), k=100)
+    assert later and all(year(h) is not None and year(h) >= 2020 for h in later)
+    earlier = search(live, built_index, "调解", Filters(year_to=2015), k=100)
+    assert earlier and all(year(h) is not None and year(h) <= 2015 for h in earlier)
+
+
+def test_doc_type_filter(live, built_index):
+    hits = search(live, built_index, "基层治理 网格", Filters(doc_types=("regulation",)), k=50)
+    assert hits and {h.document.doc_type for h in hits} == {"regulation"}
+    surveys = search(live, built_index, "基层治理 网格", Filters(doc_types=("survey",)), k=50)
+    assert surveys and {h.document.doc_type for h in surveys} == {"survey"}
+
+
+def test_document_filter_includes_compilation_parts(live, built_index):
+    (parent,) = [d for d, _ in live_documents(live) if d.doc_type == "compilation"]
+    hits = search(live, built_index, "网格化管理", Filters(doc_ids=(parent.doc_id,)), k=20)
+    assert hits and {h.document.parent_id for h in hits} == {parent.doc_id}
+    (gr,) = [d for d, _ in live_documents(live) if d.title == "广饶县基层社会治理调查"]
+    hits = search(live, built_index, "网格化管理", Filters(doc_ids=(gr.doc_id,)), k=20, mode="dense")
+    assert hits and {h.document.doc_id for h in hits} == {gr.doc_id}
+
+
+def live_documents(live):
+    from kb import store
+
+    return store.documents(live.conn)
+
+
+def test_filters_combine(live, built_index):
+    hits = search(live, built_index, "网格", Filters(regions=("山东省",), doc_types=("regulation",)), k=50)
+    assert hits and {h.document.title for h in hits} == {"滨州市社会治理网格化服务管理条例"}
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(regions=("西藏自治区",)),  # a real region the corpus never names
+        Filters(year_from=1990, year_to=1991),
+        Filters(doc_types=("work_report",), regions=("宿豫区",)),
+        Filters(doc_ids=("no-such-document",)),
+    ],
+)
+@pytest.mark.parametrize("mode", MODES)
+def test_a_filter_matching_nothing_returns_nothing(live, built_index, filters, mode):
+    assert search(live, built_index, "基层治理", filters, mode=mode) == []
+
+
+@pytest.mark.parametrize("name", ["火星市", "不存在县", "Atlantis"])
+def test_unknown_region_is_an_error_not_ignored(live, built_index, name):
+    with pytest.raises(QueryError, match=name):
+        search(live, built_index, "基层治理", Filters(regions=(name,)))
+
+
+# ---------------------------------------------------------------- duplicates and common words (tiny index)
+
+REPUBLISHED = (
+    "网格员培训制度逐步健全。各街道每季度组织一次集中培训，内容包括政策法规、群众工作方法和信息系统操作，"
+    "培训结束后进行考核，考核结果与绩效挂钩。"
+)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A few short files; one article republished under two titles; 基层 in every passage."""
+    root = tmp_path_factory.mktemp("tiny")
+    corpus = write_corpus(
+        root / "corpus",
+        {
+            "a/街道简报.txt": "街道简报：网格员培训\n" + REPUBLISHED + "基层工作因此更加规范。",
+            "b/转载.txt": "转载：某区网格员培训见闻\n" + REPUBLISHED + "基层工作因此更加规范。",
+            "c.txt": "养老服务\n基层养老服务中心为老年人提供助餐、助浴和日间照料服务。",
+            "d.txt": "物业管理\n基层物业管理纠纷多发，业主委员会与物业企业的矛盾需要调处。",
+            "e.txt": "垃圾分类\n基层社区推行垃圾分类，志愿者在投放点值守引导居民。",
+        },
+    )
+    settings = fake_settings(index_dir=str(root / "index"))
+    embedder = FakeEmbedder(64)
+    index.ingest([corpus], settings, embedder)
+    live = retrieve.open_index(settings)
+    yield live, settings, embedder
+    live.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_near_duplicates_collapse_into_one_hit_listing_both_sources(tiny, mode):
+    live, settings, embedder = tiny
+    hits = retrieve.search(live, embedder, "网格员培训 考核", settings, k=5, mode=mode)
+    copies = [h for h in hits if REPUBLISHED[:20] in h.passage.text]
+    assert len(copies) == 1, [(h.document.path, h.passage.text[:20]) for h in hits]
+    (hit,) = copies
+    sources = {hit.document.path, *(src for _, src in hit.duplicates)}
+    assert {s.rsplit("/", 1)[-1] for s in sources} == {"街道简报.txt", "转载.txt"}
+    assert hit.duplicates[0][0] != hit.passage.passage_id
+    assert retrieve.hit_to_json(hit)["duplicates"][0]["source"] in sources
+
+
+def test_a_query_sharing_only_a_very_common_word_does_not_return_everything(tiny):
+    live, settings, embedder = tiny
+    vocab = live.bm25.vocab
+    assert live.bm25.df[vocab["基层"]] == live.bm25.size  # 基层 is in every passage
+    query = "基层 火星殖民"
+    assert [t for t in tokenize(query) if t in vocab] == ["基层"]
+    assert retrieve.search(live, embedder, query, settings, k=100, mode="bm25") == []
+    # …while a question that is only the common word still ranks by it
+    assert retrieve.search(live, embedder, "基层", settings, k=100, mode="bm25")
+
+
+def test_a_specific_word_beats_the_common_one(tiny):
+    live, settings, embedder = tiny
+    hits = retrieve.search(live, embedder, "基层 垃圾分类", settings, k=100, mode="bm25")
+    assert [h.document.title for h in hits] == ["垃圾分类"]
