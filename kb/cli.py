@@ -243,7 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--index", help="index folder (default: KB_INDEX_DIR or ./index)")
+        # SUPPRESS keeps a `kb --index DIR <command>` value instead of resetting it to None
+        p.add_argument("--index", default=argparse.SUPPRESS, help="index folder (default: KB_INDEX_DIR or ./index)")
         p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser("ingest", help="add/update/remove files in the index")
