@@ -300,6 +300,7 @@ BAD = {
     "not_zip.docx": ("error", "not a valid .docx"),
     "gbk.txt": ("added", None),
     "utf16le.txt": ("added", None),
+    "utf16be.txt": ("added", None),
     "page.html": ("added", None),
 }
 

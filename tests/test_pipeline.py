@@ -260,6 +260,31 @@ def test_binzhou_regulation(regulations):
     assert third.regions == ("山东省滨州市",)
 
 
+def test_overlong_article_splits_at_clauses_and_keeps_its_number():
+    clauses = [f"第{n}款规定网格员的一项职责" + "，并明确相应的保障措施" * 4 + "。" for n in range(1, 9)]
+    text = "\n".join(
+        [
+            "# 某市网格化服务管理条例",
+            "<!-- INFO END -->",
+            "## 第一章 总则",
+            "第一条 为了规范网格化服务管理，制定本条例。",
+            "第二条 " + clauses[0],
+            *clauses[1:],
+            "第三条 本条例自公布之日起施行。",
+        ]
+    )
+    parsed = parse_source(
+        Source("某市网格化服务管理条例.md", text, "md", "h"), fake_settings(chunk_min=40, chunk_max=100)
+    )
+    articles = [p.article for p in parsed.passages]
+    assert articles[0] == "第一条" and articles[-1] == "第三条"
+    second = [p for p in parsed.passages if p.article == "第二条"]
+    assert len(second) > 1  # longer than article_max = 3 × chunk_max
+    assert "\n".join(p.text for p in second) == "第二条 " + "\n".join(clauses)
+    assert all(p.heading_path == ("某市网格化服务管理条例", "第一章 总则") for p in second)
+    assert all(len(p.text) <= 300 for p in second)
+
+
 # ---------------------------------------------------------------- robustness
 
 

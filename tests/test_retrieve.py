@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from conftest import fake_settings, write_corpus
 
@@ -47,6 +49,33 @@ def test_rrf_constant_flattens_rank_differences():
     steep = retrieve.rrf([[(1, 0), (2, 0)]], [1.0], k=1)
     flat = retrieve.rrf([[(1, 0), (2, 0)]], [1.0], k=1000)
     assert steep[0][1] / steep[1][1] > flat[0][1] / flat[1][1]
+
+
+def test_zscore_fusion_on_a_hand_example():
+    bm25_list = [(1, 4.0), (2, 2.0), (3, 0.0)]  # z = +1.2247, 0, -1.2247
+    dense_list = [(3, 0.9), (4, 0.5)]  # z = +1, -1; missing candidates get the list's minimum
+    z = 2 / math.sqrt(8 / 3)
+    fused = dict(retrieve.zscore_fusion([bm25_list, dense_list], [1.0, 1.0]))
+    assert fused == pytest.approx({1: z - 1, 2: 0 - 1, 3: -z + 1, 4: -z - 1})
+    order = [vid for vid, _ in retrieve.zscore_fusion([bm25_list, dense_list], [1.0, 1.0])]
+    assert order == [1, 3, 2, 4]
+    weighted = [vid for vid, _ in retrieve.zscore_fusion([bm25_list, dense_list], [2.0, 1.0])]
+    assert weighted == [1, 2, 3, 4]
+
+
+def test_zscore_fusion_edge_cases():
+    assert retrieve.zscore_fusion([[(7, 3.0)], []], [1.0, 1.0]) == [(7, pytest.approx(1.0))]
+    assert retrieve.zscore_fusion([[], []], [1.0, 1.0]) == []
+
+
+def test_hybrid_rrf_scores_follow_the_formula(live, built_index):
+    settings = built_index.settings.replace(fusion="rrf")
+    hits = retrieve.search(live, built_index.embedder, "人民调解委员会 调解 纠纷", settings, k=10, mode="hybrid")
+    assert hits
+    weights = {"bm25": settings.bm25_weight, "dense": settings.dense_weight}
+    for h in hits:
+        ranks = {name[: -len("_rank")]: r for name, r in h.scores if name.endswith("_rank")}
+        assert h.score == pytest.approx(sum(weights[n] / (settings.rrf_k + r) for n, r in ranks.items()))
 
 
 # ---------------------------------------------------------------- modes and hits

@@ -36,6 +36,7 @@ def test_defaults():
         ("KB_INDEX_DIR", "/tmp/somewhere", "index_dir", "/tmp/somewhere"),
         ("KB_MODE", "bm25", "mode", "bm25"),
         ("KB_FAISS_INDEX", "hnsw", "faiss_index", "hnsw"),
+        ("KB_FUSION", "rrf", "fusion", "rrf"),
         ("KB_QUERY_PREFIX", "", "query_prefix", ""),
     ],
 )
@@ -52,7 +53,7 @@ def test_uncastable_environment_values_are_config_errors(monkeypatch, var, raw):
         Settings.load()
 
 
-@pytest.mark.parametrize(("var", "raw"), [("KB_MODE", "semantic"), ("KB_FAISS_INDEX", "ivf")])
+@pytest.mark.parametrize(("var", "raw"), [("KB_MODE", "semantic"), ("KB_FAISS_INDEX", "ivf"), ("KB_FUSION", "mean")])
 def test_choices_are_validated(monkeypatch, var, raw):
     monkeypatch.setenv(var, raw)
     with pytest.raises(ConfigError, match=raw):
