@@ -76,7 +76,11 @@ def parse_header(lines: Sequence[str], meta: SourceMeta | None = None, path: str
         return _regulation_header(lines, meta, path)
     title, author, date, source = meta.title, meta.author, normalize_date(meta.date), meta.source
     start = 0
+    if lines and re.match(r"^#\s+\S", lines[0]):  # markdown / converted docx or HTML: '# 标题'
+        title, start = title or lines[0].lstrip("#").strip(), 1
     for i, line in enumerate(lines[:_HEADER_SCAN]):
+        if i < start:
+            continue
         if len(line) > _LONG_LINE:  # a paragraph: the header zone is over
             break
         key = normalize(line).strip()
