@@ -50,11 +50,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         report = kb.ingest(args.paths, strict=args.strict)
     if args.json:
         print(json.dumps(_report_json(report), ensure_ascii=False, indent=2))
-        return 0
+    else:
+        print_report(report, settings, args.verbose)
+    return 0
+
+
+def print_report(report, settings: Settings, verbose: bool = False) -> None:
+    """Per-file lines (errors always, unchanged files only when verbose) and totals."""
     for f in report.files:
         if f.status == "error":
             print(f"  错误  {f.path}: {f.reason}")
-        elif f.status != "unchanged" or args.verbose:
+        elif f.status != "unchanged" or verbose:
             label = {"added": "新增", "updated": "更新", "removed": "移除", "unchanged": "未变"}[f.status]
             print(f"  {label}  {f.path}  ({f.passages} 段)")
     print(
@@ -63,7 +69,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         f"本次向量化 {report.embedded} 段，用时 {report.seconds:.1f} 秒。"
         f"索引现有 {report.total_documents} 篇文档、{report.total_passages} 个段落（{settings.index_dir}/）。"
     )
-    return 0
 
 
 def _report_json(report) -> dict:
@@ -211,12 +216,11 @@ def cmd_settings(args: argparse.Namespace) -> int:
 def cmd_start(args: argparse.Namespace) -> int:
     """Index corpus/ and answer questions typed at the prompt (the README's first command)."""
     settings = _settings(args)
-    args.paths, args.strict, args.rebuild, args.json, args.verbose = [settings.corpus_dir], False, False, False, False
-    cmd_ingest(args)
-    if not sys.stdin.isatty():
-        print('（标准输入不是终端：索引已建好。用 `kb search "问题"` 检索。）')
-        return 0
     with _kb(args) as kb:
+        print_report(kb.ingest([settings.corpus_dir]), settings)
+        if not sys.stdin.isatty():
+            print("（标准输入不是终端：索引已建好。用 `kb search \"问题\"` 检索。）")
+            return 0
         print("\n输入问题回车检索（例：网格员待遇低、队伍不稳定怎么办？），空行退出。")
         while True:
             try:
