@@ -219,7 +219,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     with _kb(args) as kb:
         print_report(kb.ingest([settings.corpus_dir]), settings)
         if not sys.stdin.isatty():
-            print("（标准输入不是终端：索引已建好。用 `kb search \"问题\"` 检索。）")
+            print('（标准输入不是终端：索引已建好。用 `kb search "问题"` 检索。）')
             return 0
         print("\n输入问题回车检索（例：网格员待遇低、队伍不稳定怎么办？），空行退出。")
         while True:

@@ -28,7 +28,7 @@ import numpy as np
 
 from kb import bm25, regions, store
 from kb.errors import IndexStateError, KBError, LoadError
-from kb.load import iter_files, load
+from kb.load import iter_files, load, read_bytes
 from kb.pipeline import Parsed, parse_source, pipeline_key
 from kb.settings import Settings
 from kb.tokens import tokenize
@@ -136,9 +136,9 @@ def plan(paths: Sequence[str | Path], conn, settings: Settings, progress: Progre
         rel = display_path(f)
         seen.add(rel)
         try:
-            raw = f.read_bytes()
-        except OSError as exc:
-            out.results.append(FileResult(rel, "error", reason=f"cannot read file: {exc.strerror or exc}"))
+            raw = read_bytes(f)
+        except LoadError as exc:
+            out.results.append(FileResult(rel, "error", reason=exc.reason))
             continue
         digest = hashlib.sha256(raw).hexdigest()
         rec = records.get(rel)
@@ -146,7 +146,7 @@ def plan(paths: Sequence[str | Path], conn, settings: Settings, progress: Progre
             out.results.append(FileResult(rel, "unchanged", rec.passages))
             continue
         try:
-            parsed = parse_source(load(f), settings, path=rel)
+            parsed = parse_source(load(f, raw), settings, path=rel)
             if not parsed.passages:
                 raise LoadError(rel, "no text left after removing page furniture")
         except LoadError as exc:
@@ -285,10 +285,7 @@ def _embed(embedder, texts: list[str], progress: Progress | None) -> np.ndarray:
         return np.zeros((0, embedder.dim), dtype=np.float32)
     if progress:
         progress(f"正在向量化 {len(texts)} 个段落…")
-    try:
-        return np.asarray(embedder.embed_passages(texts, progress_bar=progress is not None), dtype=np.float32)
-    except TypeError:
-        return np.asarray(embedder.embed_passages(texts), dtype=np.float32)
+    return np.asarray(embedder.embed_passages(texts, progress_bar=progress is not None), dtype=np.float32)
 
 
 def _region_codes(p: Passage) -> list[tuple[str, bool]]:

@@ -33,11 +33,12 @@ _FMT = {".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": 
 # ---------------------------------------------------------------------------------------------
 
 
-def load(path: str | Path) -> Source:
+def load(path: str | Path, data: bytes | None = None) -> Source:
     """Load one file; raise LoadError(path, reason) when it cannot yield readable text.
 
     The format comes from the extension (the encoding never does: it is detected from the
     bytes). The hash is of the raw bytes, so re-ingesting an unchanged file can be skipped.
+    ``data`` is the file's content when the caller has already read it (ingest hashes first).
     """
     p = Path(path)
     ext = p.suffix.lower()
@@ -45,7 +46,7 @@ def load(path: str | Path) -> Source:
         raise LoadError(
             str(path), f"unsupported file type {ext or '(no extension)'}; supported: {', '.join(SUPPORTED)}"
         )
-    data = _read(p)
+    data = read_bytes(p) if data is None else data
     if not data:
         raise LoadError(str(path), "empty file")
     fmt = _FMT[ext]
@@ -113,7 +114,8 @@ def _key(p: Path) -> str:
         return str(p.absolute())
 
 
-def _read(p: Path) -> bytes:
+def read_bytes(p: Path) -> bytes:
+    """The raw bytes of a file, or LoadError with the reason it cannot be read."""
     try:
         return p.read_bytes()
     except FileNotFoundError:

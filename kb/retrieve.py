@@ -39,7 +39,6 @@ class LiveIndex:
     ann: object | None
     bm25: bm25.BM25Index
     manifest: dict
-    rows: dict[int, int]  # vid → BM25 row
 
     def close(self) -> None:
         self.conn.close()
@@ -62,8 +61,7 @@ def open_index(settings: Settings) -> LiveIndex:
         raise IndexStateError(f"{folder}/ is damaged ({exc}); delete it and run `kb ingest` again") from exc
     ann_path = folder / f"ann-{gen}.faiss"
     ann = faiss.read_index(str(ann_path)) if settings.faiss_index == "hnsw" and ann_path.exists() else None
-    rows = {int(v): i for i, v in enumerate(bm.vids)}
-    return LiveIndex(folder, conn, vectors, ann, bm, manifest, rows)
+    return LiveIndex(folder, conn, vectors, ann, bm, manifest)
 
 
 def ensure_model(live: LiveIndex, embedder) -> None:

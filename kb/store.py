@@ -194,21 +194,18 @@ def by_vids(conn: sqlite3.Connection, vids: Sequence[int]) -> dict[int, tuple[Pa
     for start in range(0, len(vids), 500):
         chunk = [int(v) for v in vids[start : start + 500]]
         marks = ",".join("?" * len(chunk))
-        rows = conn.execute(
-            "SELECT p.*, d.doc_id AS d_doc_id, d.path, d.title, d.author, d.date, d.source, d.doc_type,"
-            " d.regions AS d_regions, d.refs, d.parent_id, d.part, d.content_hash"
-            f" FROM passages p JOIN documents d ON d.doc_id = p.doc_id WHERE p.vid IN ({marks})",
-            chunk,
-        ).fetchall()
+        rows = conn.execute(f"SELECT * FROM passages WHERE vid IN ({marks})", chunk).fetchall()
+        docs = _documents_by_id(conn, {r["doc_id"] for r in rows})
         for r in rows:
-            doc = Document(
-                doc_id=r["d_doc_id"], path=r["path"], title=r["title"], author=r["author"], date=r["date"],
-                source=r["source"], doc_type=r["doc_type"], regions=tuple(json.loads(r["d_regions"])),
-                references=tuple(json.loads(r["refs"])), parent_id=r["parent_id"], part=r["part"],
-                content_hash=r["content_hash"],
-            )  # fmt: skip
-            out[r["vid"]] = (row_to_passage(r), doc, r["text_hash"])
+            out[r["vid"]] = (row_to_passage(r), docs[r["doc_id"]], r["text_hash"])
     return out
+
+
+def _documents_by_id(conn: sqlite3.Connection, doc_ids: set[str]) -> dict[str, Document]:
+    ids = sorted(doc_ids)
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(f"SELECT * FROM documents WHERE doc_id IN ({marks})", ids).fetchall()
+    return {r["doc_id"]: row_to_document(r) for r in rows}
 
 
 def all_tokens(conn: sqlite3.Connection) -> tuple[list[int], list[str]]:
