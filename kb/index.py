@@ -171,12 +171,12 @@ def _under(rel: str, roots: Sequence[str]) -> bool:
     return any(rel == r or rel.startswith(r.rstrip("/") + "/") or r in (".", "") for r in roots)
 
 
-def _bar(items, desc: str, progress: Progress | None):
+def _bar(items, desc: str, progress: Progress | None, unit: str = "file"):
     if progress is None:
         return items
     from tqdm import tqdm
 
-    return tqdm(items, desc=desc, unit="file", leave=False)
+    return tqdm(items, desc=desc, unit=unit, leave=False)
 
 
 # ---------------------------------------------------------------- ingest
@@ -239,7 +239,7 @@ def _commit(conn, index_dir: Path, gen: int, work: _Plan, settings: Settings, em
     faiss.write_index(vectors, str(index_dir / f"vectors-{new_gen}.faiss"))
     if settings.faiss_index == "hnsw":
         faiss.write_index(_hnsw(vectors, settings), str(index_dir / f"ann-{new_gen}.faiss"))
-    tokens = [" ".join(tokenize(t)) for t in _bar(texts, "分词", progress)]
+    tokens = [" ".join(tokenize(t)) for t in _bar(texts, "分词", progress, unit="段")]
     codes = [_region_codes(p) for p in passages]
     now = time.strftime("%Y-%m-%dT%H:%M:%S")
     conn.execute("BEGIN IMMEDIATE")
