@@ -7,7 +7,8 @@ Layout (open formats only)::
       kb.sqlite                files, documents, passages, tokens, region codes, meta(generation)
       vectors-<gen>.faiss      IndexIDMap2(IndexFlatIP): passage vid → normalised embedding
       ann-<gen>.faiss          optional HNSW over the same vectors (faiss_index = hnsw)
-      bm25-<gen>.npz/.vocab.json
+      bm25-<gen>.npz/.vocab.json     BM25 over jieba words
+      bigram-<gen>.npz/.vocab.json   BM25 over Chinese character bigrams
 
 An ingest writes generation g+1 files first, then commits SQLite (which names the live
 generation) in one transaction, then deletes generation g. Killed at any point, the
@@ -31,7 +32,7 @@ from kb.errors import IndexStateError, KBError, LoadError
 from kb.load import iter_files, load, read_bytes
 from kb.pipeline import Parsed, parse_source, pipeline_key
 from kb.settings import Settings
-from kb.tokens import tokenize
+from kb.tokens import bigrams, tokenize
 from kb.types import Document, Passage
 
 MANIFEST = "manifest.json"
@@ -73,8 +74,13 @@ class _Plan:
 
 def embed_text(passage: Passage, document: Document) -> str:
     """What gets embedded and BM25-indexed: title and headings give a passage its context."""
-    heads = " > ".join(passage.heading_path[1:])
-    return "\n".join(x for x in (document.title, heads, passage.text) if x)
+    return context_text(document.title, passage.heading_path, passage.text)
+
+
+def context_text(title: str, heading_path: Sequence[str], text: str) -> str:
+    """Title, headings below the title, then the text: one string per passage."""
+    heads = " > ".join(heading_path[1:])
+    return "\n".join(x for x in (title, heads, text) if x)
 
 
 def text_hash(text: str) -> str:
@@ -253,9 +259,7 @@ def _commit(conn, index_dir: Path, gen: int, work: _Plan, settings: Settings, em
         for path, parsed in work.parsed.items():
             rec = store.FileRecord(path, work.hashes[path], "ok", None, len(parsed.passages))
             store.put_file(conn, rec, parsed.documents[0].doc_id, now)
-        all_vids, all_tokens = store.all_tokens(conn)
-        bm = bm25.build(all_vids, [t.split() for t in all_tokens], settings.bm25_k1, settings.bm25_b)
-        bm25.save(bm, index_dir, f"bm25-{new_gen}")
+        _write_sparse(conn, index_dir, new_gen, settings)
         meta = {
             "generation": str(new_gen),
             "model": embedder.name,
@@ -271,6 +275,16 @@ def _commit(conn, index_dir: Path, gen: int, work: _Plan, settings: Settings, em
     _write_manifest(conn, index_dir, new_gen, settings, embedder)
     _drop_generation(index_dir, gen)
     return len(need)
+
+
+def _write_sparse(conn, index_dir: Path, gen: int, settings: Settings) -> None:
+    """Both BM25 indexes over every live passage: jieba words (stored tokens) and character bigrams."""
+    vids, words = store.all_tokens(conn)
+    bm = bm25.build(vids, [t.split() for t in words], settings.bm25_k1, settings.bm25_b)
+    bm25.save(bm, index_dir, f"bm25-{gen}")
+    vids, parts = store.all_texts(conn)
+    grams = [bigrams(context_text(*p)) for p in parts]
+    bm25.save(bm25.build(vids, grams, settings.bm25_k1, settings.bm25_b), index_dir, f"bigram-{gen}")
 
 
 def _flatten(parsed: dict[str, Parsed]) -> tuple[list[Document], list[Passage], list[str]]:
@@ -344,5 +358,7 @@ def _write_manifest(conn, index_dir: Path, gen: int, settings: Settings, embedde
 
 
 def _drop_generation(index_dir: Path, gen: int) -> None:
-    for name in (f"vectors-{gen}.faiss", f"ann-{gen}.faiss", f"bm25-{gen}.npz", f"bm25-{gen}.vocab.json"):
+    stems = (f"bm25-{gen}", f"bigram-{gen}")
+    names = [f"vectors-{gen}.faiss", f"ann-{gen}.faiss", *(f"{s}{ext}" for s in stems for ext in (".npz", ".vocab.json"))]
+    for name in names:
         (index_dir / name).unlink(missing_ok=True)

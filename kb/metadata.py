@@ -118,6 +118,8 @@ def _classify(key: str, line: str, want_title: bool) -> tuple[str, object]:
         return "intro", m.group(1).strip()
     if _BODY_LINE.match(key) or len(key) > 70 or parse_heading(line) is not None:
         return "body", None
+    if len(key) > 12 and re.search(r"[。！？!?]$", key):  # a sentence, even when it names a 委员会
+        return "body", None
     if _SKIP_LINE.match(key):
         return "skip", None
     if m := _AUTHOR_LINE.match(key):

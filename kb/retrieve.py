@@ -1,4 +1,4 @@
-"""Hybrid retrieval: filters first, then BM25 and dense candidates, fused (z-scores or RRF).
+"""Hybrid retrieval: filters first, then word-BM25, bigram-BM25 and dense candidates, fused.
 
 Filters are turned into the set of allowed passage ids before any ranking, so a filter is
 never silently ignored and a filtered search cannot be crowded out by unfiltered hits.
@@ -22,7 +22,7 @@ from kb import bm25, regions, store
 from kb.errors import IndexStateError, ModelError, QueryError
 from kb.index import MANIFEST, check_model, read_manifest
 from kb.settings import Settings
-from kb.tokens import tokenize
+from kb.tokens import bigrams, tokenize
 from kb.types import Filters, Hit
 
 MODES = ("hybrid", "dense", "bm25")
@@ -31,13 +31,14 @@ DUP_COSINE = 0.985
 
 @dataclass
 class LiveIndex:
-    """An opened index folder: SQLite connection, FAISS vectors and BM25 of the live generation."""
+    """An opened index folder: SQLite connection, FAISS vectors and both BM25s of the live generation."""
 
     folder: Path
     conn: object
     vectors: object
     ann: object | None
     bm25: bm25.BM25Index
+    bigram: bm25.BM25Index
     manifest: dict
 
     def close(self) -> None:
@@ -59,9 +60,16 @@ def open_index(settings: Settings) -> LiveIndex:
         bm = bm25.load(folder, f"bm25-{gen}")
     except (RuntimeError, OSError) as exc:
         raise IndexStateError(f"{folder}/ is damaged ({exc}); delete it and run `kb ingest` again") from exc
+    try:
+        grams = bm25.load(folder, f"bigram-{gen}")
+    except OSError as exc:
+        raise IndexStateError(
+            f"{folder}/ was built by an older kb without the bigram index; run `kb ingest` on the same files "
+            "to upgrade it (vectors are reused, nothing is re-embedded)"
+        ) from exc
     ann_path = folder / f"ann-{gen}.faiss"
     ann = faiss.read_index(str(ann_path)) if settings.faiss_index == "hnsw" and ann_path.exists() else None
-    return LiveIndex(folder, conn, vectors, ann, bm, manifest)
+    return LiveIndex(folder, conn, vectors, ann, bm, grams, manifest)
 
 
 def ensure_model(live: LiveIndex, embedder) -> None:
@@ -115,6 +123,11 @@ def region_prefixes(names: Sequence[str]) -> list[str]:
 def bm25_ranked(live: LiveIndex, query: str, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
     mask = None if allowed is None else np.isin(live.bm25.vids, allowed)
     return bm25.search(live.bm25, tokenize(query), n, mask)
+
+
+def bigram_ranked(live: LiveIndex, query: str, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+    mask = None if allowed is None else np.isin(live.bigram.vids, allowed)
+    return bm25.search(live.bigram, bigrams(query), n, mask)
 
 
 def dense_ranked(live: LiveIndex, qvec: np.ndarray, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
@@ -191,6 +204,10 @@ def search(
         lists.append(bm25_ranked(live, query, pool, allowed))
         weights.append(settings.bm25_weight)
         names.append("bm25")
+    if mode == "hybrid" and settings.bigram_weight > 0:
+        lists.append(bigram_ranked(live, query, pool, allowed))
+        weights.append(settings.bigram_weight)
+        names.append("bigram")
     if mode in ("dense", "hybrid"):
         qvec = embedder.embed_queries([query])[0]
         lists.append(dense_ranked(live, qvec, pool, allowed))

@@ -58,8 +58,9 @@ class Settings:
         ("zscore", "rrf"),
     )
     rrf_k: int = _opt(60, "Reciprocal-rank-fusion constant (larger flattens rank differences).")
-    bm25_weight: float = _opt(1.0, "Weight of BM25 ranks in fusion.")
-    dense_weight: float = _opt(1.0, "Weight of dense ranks in fusion.")
+    bm25_weight: float = _opt(1.0, "Weight of the jieba-word BM25 in hybrid fusion.")
+    dense_weight: float = _opt(1.0, "Weight of the dense (embedding) list in hybrid fusion.")
+    bigram_weight: float = _opt(1.0, "Weight of the character-bigram BM25 in hybrid fusion (0 = off).")
     bm25_k1: float = _opt(1.2, "BM25 term-frequency saturation.")
     bm25_b: float = _opt(0.75, "BM25 length normalisation.")
     faiss_index: str = _opt("flat", "Dense index: exact inner product, or approximate HNSW.", ("flat", "hnsw"))

@@ -214,6 +214,16 @@ def all_tokens(conn: sqlite3.Connection) -> tuple[list[int], list[str]]:
     return [r["vid"] for r in rows], [r["tokens"] for r in rows]
 
 
+def all_texts(conn: sqlite3.Connection) -> tuple[list[int], list[tuple[str, list[str], str]]]:
+    """(vids, (document title, heading path, text)) of every passage in vid order, for the bigram BM25."""
+    sql = (
+        "SELECT p.vid, d.title, p.heading_path, p.text FROM passages p JOIN documents d ON d.doc_id = p.doc_id "
+        "ORDER BY p.vid"
+    )
+    rows = conn.execute(sql).fetchall()
+    return [r["vid"] for r in rows], [(r["title"], json.loads(r["heading_path"]), r["text"]) for r in rows]
+
+
 def max_vid(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT max(vid) AS m FROM passages").fetchone()
     return int(row["m"] or 0) if row else 0

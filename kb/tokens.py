@@ -1,4 +1,5 @@
-"""jieba tokens for BM25, with a governance user dictionary and stopwords shipped in kb/data.
+"""Terms for the two BM25 indexes: jieba words (with a governance user dictionary and
+stopwords shipped in kb/data) and Chinese character bigrams.
 
 Search-mode cutting (``cut_for_search``) emits both 网格化管理 and 网格/管理, so a query
 that says 网格 still meets a text that says 网格化管理. Stopwords and one-character
@@ -8,6 +9,7 @@ tokens are dropped: they would make every passage match every question.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import unicodedata
 from functools import cache
@@ -41,6 +43,28 @@ def tokenize(text: str) -> list[str]:
     norm = unicodedata.normalize("NFKC", text).lower()
     stop = stopwords()
     return [t for t in _jieba().cut_for_search(norm) if len(t) > 1 and t not in stop and _is_word(t)]
+
+
+_RUNS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[a-z0-9]+")
+
+
+def bigrams(text: str) -> list[str]:
+    """Overlapping Chinese character pairs (plus whole Latin/digit words), for a second BM25.
+
+    Word segmentation misses when question and passage cut a phrase differently (网格员 vs
+    网格化, 调解员 vs 人民调解); character pairs still meet there. Pairs never span
+    punctuation, and rare pairs carry the weight through IDF like any term.
+    """
+    norm = unicodedata.normalize("NFKC", text).lower()
+    out: list[str] = []
+    for run in _RUNS.findall(norm):
+        if run.isascii():
+            out.append(run)
+        elif len(run) == 1:
+            continue
+        else:
+            out.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return out
 
 
 def _is_word(token: str) -> bool:

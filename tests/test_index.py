@@ -86,6 +86,7 @@ def test_first_ingest_adds_every_file(setup):
     assert (manifest["model"], manifest["dim"], manifest["generation"]) == ("fake-hash-64", 64, 1)
     assert manifest["passages"] == report.total_passages
     assert (folder / "vectors-1.faiss").exists() and (folder / "bm25-1.npz").exists()
+    assert (folder / "bigram-1.npz").exists() and (folder / "bigram-1.vocab.json").exists()
 
 
 def test_reingesting_unchanged_files_changes_nothing(setup):
@@ -249,6 +250,15 @@ def test_interrupted_ingest_leaves_the_previous_index_usable(setup, seed_dir, mo
     report = index.ingest([corpus], settings, embedder)  # the next run completes the work
     assert report.count("added") == 1 and report.count("updated") == 1
     assert report.generation == 2
+
+
+def test_an_index_without_the_bigram_files_asks_for_an_upgrade_ingest(setup):
+    corpus, settings, embedder = setup
+    index.ingest([corpus], settings, embedder)
+    for name in ("bigram-1.npz", "bigram-1.vocab.json"):
+        (Path(settings.index_dir) / name).unlink()
+    with pytest.raises(IndexStateError, match="kb ingest"):
+        retrieve.open_index(settings)
 
 
 def test_missing_generation_files_are_reported_as_damage(setup):

@@ -93,6 +93,12 @@ def test_organisation_lines_are_not_authors():
     assert h.title == "基层治理研究" and h.author == "李四"
 
 
+def test_a_short_sentence_naming_an_organisation_is_body_not_an_affiliation():
+    lines = ["物业管理", "基层物业管理纠纷多发，业主委员会与物业企业的矛盾需要调处。"]
+    h = parse_header(lines)
+    assert h.title == "物业管理" and h.body_start == 1
+
+
 def test_part_title_uses_the_first_heading_or_opening_words():
     assert part_title(["一、社会转型期的挑战", "正文。"]) == "社会转型期的挑战"
     opening = "改革开放后，伴随社会转型及单位制逐渐解体，城市基层社会管理工作的环境发生变化。后文。"

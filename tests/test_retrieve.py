@@ -72,7 +72,8 @@ def test_hybrid_rrf_scores_follow_the_formula(live, built_index):
     settings = built_index.settings.replace(fusion="rrf")
     hits = retrieve.search(live, built_index.embedder, "人民调解委员会 调解 纠纷", settings, k=10, mode="hybrid")
     assert hits
-    weights = {"bm25": settings.bm25_weight, "dense": settings.dense_weight}
+    weights = {"bm25": settings.bm25_weight, "dense": settings.dense_weight, "bigram": settings.bigram_weight}
+    assert any(name == "bigram_rank" for h in hits for name, _ in h.scores)
     for h in hits:
         ranks = {name[: -len("_rank")]: r for name, r in h.scores if name.endswith("_rank")}
         assert h.score == pytest.approx(sum(weights[n] / (settings.rrf_k + r) for n, r in ranks.items()))
@@ -289,3 +290,14 @@ def test_a_specific_word_beats_the_common_one(tiny):
     live, settings, embedder = tiny
     hits = retrieve.search(live, embedder, "基层 垃圾分类", settings, k=100, mode="bm25")
     assert [h.document.title for h in hits] == ["垃圾分类"]
+
+
+def test_bigram_list_finds_a_phrase_jieba_cuts_differently(tiny):
+    live, settings, embedder = tiny
+    query = "物业纠纷调处"  # jieba: 物业/纠纷/调处; the passage says 物业管理纠纷…需要调处
+    hits = retrieve.bigram_ranked(live, query, 5, None)
+    top = retrieve.search(live, embedder, query, settings, k=1, mode="hybrid")[0]
+    assert hits and top.document.title == "物业管理"
+    assert dict(top.scores)["bigram_rank"] == 1.0
+    only_other = retrieve.bigram_ranked(live, query, 5, live.bm25.vids[:1])
+    assert {v for v, _ in only_other} <= {int(live.bm25.vids[0])}  # filters apply before ranking

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kb.tokens import stopwords, tokenize
+from kb.tokens import bigrams, stopwords, tokenize
 
 
 def test_search_mode_emits_compound_and_parts():
@@ -45,3 +45,13 @@ def test_stopword_list_is_loaded_from_the_package():
     words = stopwords()
     assert {"的", "我们", "怎么办"} <= words
     assert "网格" not in words
+
+
+def test_bigrams_pair_characters_within_runs_only():
+    assert bigrams("网格员，ABC 2024年") == ["网格", "格员", "abc", "2024"]  # no pair across punctuation
+    assert bigrams("调解") == ["调解"] and bigrams("。") == []
+
+
+def test_bigrams_meet_where_word_cuts_differ():
+    # jieba cuts 调解员 and 人民调解 differently, the character pair 调解 is shared
+    assert "调解" in set(bigrams("调解员素质不高")) & set(bigrams("加强人民调解工作"))
