@@ -26,7 +26,6 @@ from kb.embed import load_embedder  # noqa: E402
 from kb.evaluate import squash  # noqa: E402
 from kb.metadata import title_from_path  # noqa: E402
 from kb.settings import Settings  # noqa: E402
-from kb.tokens import tokenize  # noqa: E402
 
 
 def tune_questions(path: Path) -> list[dict]:
@@ -53,20 +52,26 @@ def relevant_sets(live: retrieve.LiveIndex, qs: list[dict]) -> list[list[set[int
     return out
 
 
-def candidates(live, embedder, qs: list[dict], pool: int) -> tuple[np.ndarray, ...]:
-    """(bm25 vids, bm25 scores, dense vids, dense scores), each (n_questions, pool), -1/nan padded."""
+LISTS = ("bm25", "bigram", "dense")
+
+
+def candidates(live, embedder, qs: list[dict], pool: int) -> dict[str, np.ndarray]:
+    """Per list: '<name>_v' vids and '<name>_s' scores, each (n_questions, pool), -1/nan padded."""
     n = len(qs)
-    bv, bs = np.full((n, pool), -1, np.int64), np.full((n, pool), np.nan, np.float32)
-    dv, ds = bv.copy(), bs.copy()
+    out = {}
+    for name in LISTS:
+        out[f"{name}_v"], out[f"{name}_s"] = np.full((n, pool), -1, np.int64), np.full((n, pool), np.nan, np.float32)
     qvecs = embedder.embed_queries([q["query"] for q in qs], progress_bar=True)
     for i, q in enumerate(qs):
-        for vids, scores, lst in (
-            (bv, bs, retrieve.bm25_ranked(live, q["query"], pool, None)),
-            (dv, ds, retrieve.dense_ranked(live, qvecs[i], pool, None)),
-        ):
-            vids[i, : len(lst)] = [v for v, _ in lst]
-            scores[i, : len(lst)] = [s for _, s in lst]
-    return bv, bs, dv, ds
+        lists = {
+            "bm25": retrieve.bm25_ranked(live, q["query"], pool, None),
+            "bigram": retrieve.bigram_ranked(live, q["query"], pool, None),
+            "dense": retrieve.dense_ranked(live, qvecs[i], pool, None),
+        }
+        for name, lst in lists.items():
+            out[f"{name}_v"][i, : len(lst)] = [v for v, _ in lst]
+            out[f"{name}_s"][i, : len(lst)] = [s for _, s in lst]
+    return out
 
 
 def metrics(ranked: list[list[int]], rel: list[list[set[int]]]) -> dict[str, float]:
@@ -83,18 +88,36 @@ def metrics(ranked: list[list[int]], rel: list[list[set[int]]]) -> dict[str, flo
     return {"R@10": r10 / n, "R@100": r100 / n, "MRR@10": mrr / n}
 
 
-Fusion = Callable[[list[list[tuple[int, float]]]], list[tuple[int, float]]]
+Fusion = Callable[[dict[str, list[tuple[int, float]]]], list[tuple[int, float]]]
 
 
-def run(fuse: Fusion, cache: tuple[np.ndarray, ...], rel) -> dict[str, float]:
-    bv, bs, dv, ds = cache
+def zfuse(weights: dict[str, float]) -> Fusion:
+    return lambda ls: retrieve.zscore_fusion([ls[n] for n in weights], list(weights.values()))
+
+
+def variants() -> dict[str, Fusion]:
+    out: dict[str, Fusion] = {name: (lambda ls, name=name: ls[name]) for name in LISTS}
+    out["rrf60 bm25+dense"] = lambda ls: retrieve.rrf([ls["bm25"], ls["dense"]], (1, 1), 60)
+    out["rrf60 all three"] = lambda ls: retrieve.rrf([ls[n] for n in LISTS], (1, 1, 1), 60)
+    out["z bm25+dense"] = zfuse({"bm25": 1, "dense": 1})
+    for wb, wg, wd in ((1, 1, 1), (0.5, 1, 1), (1, 0.5, 1), (1, 1, 1.5), (1, 1, 2), (0.5, 0.5, 1), (0.7, 0.7, 1)):
+        out[f"z w{wb} g{wg} d{wd}"] = zfuse({"bm25": wb, "bigram": wg, "dense": wd})
+    return out
+
+
+def lists_of(cache: dict[str, np.ndarray], i: int, pool: int) -> dict[str, list[tuple[int, float]]]:
+    """Question i's candidate lists, cut to the first ``pool``."""
+    out = {}
+    for name in LISTS:
+        vids, scores = cache[f"{name}_v"][i, :pool], cache[f"{name}_s"][i, :pool]
+        out[name] = [(int(v), float(s)) for v, s in zip(vids, scores, strict=True) if v >= 0]
+    return out
+
+
+def run(fuse: Fusion, cache: dict[str, np.ndarray], rel, pool: int) -> dict[str, float]:
     ranked = []
-    for i in range(len(bv)):
-        lists = [
-            [(int(v), float(s)) for v, s in zip(bv[i], bs[i], strict=True) if v >= 0],
-            [(int(v), float(s)) for v, s in zip(dv[i], ds[i], strict=True) if v >= 0],
-        ]
-        ranked.append([v for v, _ in fuse(lists)])
+    for i in range(len(rel)):
+        ranked.append([v for v, _ in fuse(lists_of(cache, i, pool))])
     return metrics(ranked, rel)
 
 
@@ -112,22 +135,15 @@ def main() -> None:
     cache_path = Path(args.cache)
     if cache_path.exists():
         with np.load(cache_path) as z:
-            cache = (z["bv"], z["bs"], z["dv"], z["ds"])
+            cache = dict(z)
     else:
-        embedder = load_embedder(settings, print)
-        cache = candidates(live, embedder, qs, args.pool)
-        np.savez(cache_path, bv=cache[0], bs=cache[1], dv=cache[2], ds=cache[3])
-    print(f"STARD tune split: {len(qs)} questions, pool {args.pool}; tokens of q0: {tokenize(qs[0]['query'])}")
-    variants: dict[str, Fusion] = {
-        "bm25": lambda ls: ls[0],
-        "dense": lambda ls: ls[1],
-        "rrf60": lambda ls: retrieve.rrf(ls, (1, 1), 60),
-    }
-    for wb in (0.5, 0.7, 1.0):
-        variants[f"z b{wb}"] = lambda ls, wb=wb: retrieve.zscore_fusion(ls, (wb, 1.0))
-    for name, fuse in variants.items():
-        m = run(fuse, cache, rel)
-        print(f"{name:<24}" + "  ".join(f"{k} {v:.3f}" for k, v in m.items()))
+        cache = candidates(live, load_embedder(settings, print), qs, args.pool)
+        np.savez(cache_path, **cache)
+    print(f"STARD tune split: {len(qs)} questions")
+    for pool in sorted({100, args.pool}):
+        for name, fuse in variants().items():
+            m = run(fuse, cache, rel, pool)
+            print(f"pool {pool:<4} {name:<22}" + "  ".join(f"{k} {v:.3f}" for k, v in m.items()), flush=True)
 
 
 if __name__ == "__main__":

