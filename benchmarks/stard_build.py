@@ -40,7 +40,9 @@ def main() -> None:
     hits = store.by_vids(conn, [r[0] for r in rows])
     texts = [index.embed_text(p, d) for p, d, _ in hits.values()]
     t1 = time.perf_counter()
-    embedder.model.encode([settings.passage_prefix + t for t in texts], batch_size=settings.batch_size, normalize_embeddings=True)
+    embedder.model.encode(
+        [settings.passage_prefix + t for t in texts], batch_size=settings.batch_size, normalize_embeddings=True
+    )
     raw_s = time.perf_counter() - t1
     t2 = time.perf_counter()
     embedder.embed_passages(texts)

@@ -222,22 +222,17 @@ def _commit(conn, index_dir: Path, gen: int, work: _Plan, settings: Settings, em
 
     new_gen = gen + 1
     vectors = _load_vectors(index_dir, gen, embedder.dim)
+    fresh = _embed_new(conn, work, embedder, progress)  # may turn files the model fails on into errors
     changed = [*work.parsed, *work.removed]
     old = [pair for path in changed for pair in store.vids_of_path(conn, path)]
     docs, passages, texts = _flatten(work.parsed)
     hashes = [text_hash(t) for t in texts]
-    reuse = {h: v for v, h in old}
-    reuse.update(store.hash_to_vid(conn, [h for h in hashes if h not in reuse]))
-    need = [i for i, h in enumerate(hashes) if h not in reuse]
-    fresh = _embed(embedder, [texts[i] for i in need], progress)
+    reuse = store.hash_to_vid(conn, [h for h in hashes if h not in fresh])
     next_vid = max(store.max_vid(conn), _max_id(vectors)) + 1
     vids = list(range(next_vid, next_vid + len(passages)))
     matrix = np.zeros((len(passages), embedder.dim), dtype=np.float32)
-    for row, i in enumerate(need):
-        matrix[i] = fresh[row]
     for i, h in enumerate(hashes):
-        if h in reuse:
-            matrix[i] = vectors.reconstruct(int(reuse[h]))
+        matrix[i] = fresh[h] if h in fresh else vectors.reconstruct(int(reuse[h]))
     if old:
         vectors.remove_ids(np.asarray([v for v, _ in old], dtype=np.int64))
     if passages:
@@ -274,7 +269,7 @@ def _commit(conn, index_dir: Path, gen: int, work: _Plan, settings: Settings, em
         raise
     _write_manifest(conn, index_dir, new_gen, settings, embedder)
     _drop_generation(index_dir, gen)
-    return len(need)
+    return len(fresh)
 
 
 def _write_sparse(conn, index_dir: Path, gen: int, settings: Settings) -> None:
@@ -292,6 +287,42 @@ def _flatten(parsed: dict[str, Parsed]) -> tuple[list[Document], list[Passage], 
     by_id = {d.doc_id: d for d in docs}
     passages = [x for p in parsed.values() for x in p.passages]
     return docs, passages, [embed_text(x, by_id[x.doc_id]) for x in passages]
+
+
+def _embed_new(conn, work: _Plan, embedder, progress: Progress | None) -> dict[str, np.ndarray]:
+    """Vectors of the passage texts not yet in the index, by text hash.
+
+    Should the model fail on some text (tokenizer crash, device error), the files are
+    retried one by one; those that still fail become errors and are skipped like any bad
+    file, their previous version (if any) staying in the index.
+    """
+    texts = {text_hash(t): t for t in _flatten(work.parsed)[2]}
+    known = store.hash_to_vid(conn, list(texts))
+    todo = {h: t for h, t in texts.items() if h not in known}
+    try:
+        return dict(zip(todo, _embed(embedder, list(todo.values()), progress), strict=True))
+    except BaseException as exc:  # noqa: BLE001 - tokenizers' Rust panics derive from BaseException
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        if progress:
+            progress(f"向量化失败（{type(exc).__name__}），逐个文件重试…")
+    out: dict[str, np.ndarray] = {}
+    for path, parsed in list(work.parsed.items()):
+        mine = {h: todo[h] for h in map(text_hash, _flatten({path: parsed})[2]) if h in todo and h not in out}
+        try:
+            out.update(zip(mine, _embed(embedder, list(mine.values()), None), strict=True))
+        except BaseException as exc:  # noqa: BLE001 - as above
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            _fail(work, path, f"the embedding model failed on this file ({type(exc).__name__}: {exc})")
+    return out
+
+
+def _fail(work: _Plan, path: str, reason: str) -> None:
+    """Take a file out of the plan and report it as an error."""
+    work.parsed.pop(path, None)
+    work.hashes.pop(path, None)
+    work.results = [FileResult(path, "error", reason=reason) if r.path == path else r for r in work.results]
 
 
 def _embed(embedder, texts: list[str], progress: Progress | None) -> np.ndarray:
@@ -359,6 +390,10 @@ def _write_manifest(conn, index_dir: Path, gen: int, settings: Settings, embedde
 
 def _drop_generation(index_dir: Path, gen: int) -> None:
     stems = (f"bm25-{gen}", f"bigram-{gen}")
-    names = [f"vectors-{gen}.faiss", f"ann-{gen}.faiss", *(f"{s}{ext}" for s in stems for ext in (".npz", ".vocab.json"))]
+    names = [
+        f"vectors-{gen}.faiss",
+        f"ann-{gen}.faiss",
+        *(f"{s}{ext}" for s in stems for ext in (".npz", ".vocab.json")),
+    ]
     for name in names:
         (index_dir / name).unlink(missing_ok=True)

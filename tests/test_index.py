@@ -261,6 +261,39 @@ def test_an_index_without_the_bigram_files_asks_for_an_upgrade_ingest(setup):
         retrieve.open_index(settings)
 
 
+class Panic(BaseException):
+    """Like pyo3's PanicException (a tokenizer crash): not an Exception subclass."""
+
+
+class ChokesOnDegrees(FakeEmbedder):
+    def embed_passages(self, texts, progress_bar=False):
+        if any("°" in t for t in texts):
+            raise Panic("index out of bounds")
+        return super().embed_passages(texts, progress_bar)
+
+
+def test_a_file_the_model_fails_on_is_skipped_and_its_old_version_kept(tmp_path):
+    corpus = write_corpus(
+        tmp_path / "corpus",
+        {"a.txt": "网格化管理\n社区划分网格，网格员每日巡查。", "b.txt": "河长制\n河长定期巡河，发现问题及时处置。"},
+    )
+    settings, embedder = fake_settings(index_dir=str(tmp_path / "index")), ChokesOnDegrees(64)
+    index.ingest([corpus], settings, embedder)
+    (corpus / "b.txt").write_text("河长制\n河长定期巡河，水温超过30°时加密巡查。", encoding="utf-8")
+    (corpus / "c.txt").write_text("接诉即办\n市民热线诉求当日派单，限期办结。", encoding="utf-8")
+
+    report = index.ingest([corpus], settings, embedder)
+
+    assert statuses(report) == {"a.txt": "unchanged", "b.txt": "error", "c.txt": "added"}
+    reason = next(f.reason for f in report.files if f.path.endswith("b.txt"))
+    assert "embedding model failed" in reason and "Panic" in reason
+    live = retrieve.open_index(settings)
+    texts = [row[0] for row in live.conn.execute("SELECT text FROM passages")]
+    live.close()
+    assert any("河长定期巡河" in t and "°" not in t for t in texts)  # the old b.txt is still there
+    assert any("接诉即办" in t or "派单" in t for t in texts)
+
+
 def test_missing_generation_files_are_reported_as_damage(setup):
     corpus, settings, embedder = setup
     index.ingest([corpus], settings, embedder)
