@@ -95,13 +95,33 @@ def zfuse(weights: dict[str, float]) -> Fusion:
     return lambda ls: retrieve.zscore_fusion([ls[n] for n in weights], list(weights.values()))
 
 
-def variants() -> dict[str, Fusion]:
+def doc_boosted(fuse: Fusion, doc_of: dict[int, str], weight: float, top: int) -> Fusion:
+    """Add ``weight`` × the mean fused score of a document's best ``top`` candidates to each passage."""
+
+    def run_it(ls):
+        fused = fuse(ls)
+        best: dict[str, list[float]] = {}
+        for vid, score in fused:
+            got = best.setdefault(doc_of[vid], [])
+            if len(got) < top:
+                got.append(score)
+        doc = {d: sum(v) / top for d, v in best.items()}
+        return sorted(((v, s + weight * doc[doc_of[v]]) for v, s in fused), key=lambda kv: -kv[1])
+
+    return run_it
+
+
+def variants(doc_of: dict[int, str]) -> dict[str, Fusion]:
     out: dict[str, Fusion] = {name: (lambda ls, name=name: ls[name]) for name in LISTS}
     out["rrf60 bm25+dense"] = lambda ls: retrieve.rrf([ls["bm25"], ls["dense"]], (1, 1), 60)
     out["rrf60 all three"] = lambda ls: retrieve.rrf([ls[n] for n in LISTS], (1, 1, 1), 60)
     out["z bm25+dense"] = zfuse({"bm25": 1, "dense": 1})
     for wb, wg, wd in ((1, 1, 1), (0.5, 1, 1), (1, 0.5, 1), (1, 1, 1.5), (1, 1, 2), (0.5, 0.5, 1), (0.7, 0.7, 1)):
         out[f"z w{wb} g{wg} d{wd}"] = zfuse({"bm25": wb, "bigram": wg, "dense": wd})
+    base = zfuse({"bm25": 1, "bigram": 1, "dense": 1})
+    for weight in (0.2, 0.4, 0.7):
+        for top in (2, 3, 5):
+            out[f"z111 doc{weight} top{top}"] = doc_boosted(base, doc_of, weight, top)
     return out
 
 
@@ -140,8 +160,9 @@ def main() -> None:
         cache = candidates(live, load_embedder(settings, print), qs, args.pool)
         np.savez(cache_path, **cache)
     print(f"STARD tune split: {len(qs)} questions")
+    doc_of = dict(live.conn.execute("SELECT vid, doc_id FROM passages").fetchall())
     for pool in sorted({100, args.pool}):
-        for name, fuse in variants().items():
+        for name, fuse in variants(doc_of).items():
             m = run(fuse, cache, rel, pool)
             print(f"pool {pool:<4} {name:<22}" + "  ".join(f"{k} {v:.3f}" for k, v in m.items()), flush=True)
 

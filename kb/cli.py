@@ -174,15 +174,17 @@ def cmd_search(args: argparse.Namespace) -> int:
         print("没有找到符合条件的段落。" + ("（筛选条件没有匹配任何段落，请放宽地区/年份/类型。）" if filters else ""))
         return 0
     for h in hits:
-        print(format_hit(h))
+        print(format_hit(h, args.query))
     return 0
 
 
-def format_hit(h) -> str:
+def format_hit(h, query: str = "") -> str:
+    from kb.retrieve import snippet
+
     d, p = h.document, h.passage
     where = "、".join(p.regions) or "无地区"
     meta = " | ".join(x for x in (d.date, d.doc_type, where) if x)
-    text = p.text if len(p.text) <= 220 else p.text[:220] + "…"
+    text = snippet(p.text, query)
     dup = f"\n    另见：{'；'.join(src for _, src in h.duplicates)}" if h.duplicates else ""
     return f"{h.rank}. {' > '.join(p.heading_path)}\n    〔{meta}〕 {d.path}\n    {text}{dup}\n"
 
@@ -231,7 +233,7 @@ def cmd_start(args: argparse.Namespace) -> int:
                 break
             try:
                 for h in kb.search(query, k=5):
-                    print(format_hit(h))
+                    print(format_hit(h, query))
             except KBError as exc:
                 print(f"kb: {exc}")
     return 0

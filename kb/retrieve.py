@@ -288,6 +288,26 @@ def _near(live: LiveIndex, cache: dict[int, np.ndarray], a: int, b: int) -> bool
     return float(np.dot(cache[a], cache[b])) >= DUP_COSINE
 
 
+def snippet(text: str, query: str, width: int = 220) -> str:
+    """The ``width``-character stretch of ``text`` that shares most character pairs with the query.
+
+    Starts are sentence starts, so a long passage shows the sentences that matched rather
+    than always its opening; cut ends are marked with "…".
+    """
+    if len(text) <= width:
+        return text
+    wanted = set(bigrams(query))
+    starts = [0] + [m.end() for m in re.finditer(r"[。！？；!?;\n]+", text) if m.end() < len(text)]
+
+    def overlap(start: int) -> int:
+        window = text[start : start + width]
+        return sum(1 for g in wanted if g in window)
+
+    best = max(starts, key=lambda st: (overlap(st), -st))
+    out = text[best : best + width].strip()
+    return ("…" if best > 0 else "") + out + ("…" if best + width < len(text) else "")
+
+
 def hit_to_json(hit: Hit) -> dict:
     """The JSON object `kb search --json` prints for one hit."""
     p, d = hit.passage, hit.document

@@ -301,3 +301,14 @@ def test_bigram_list_finds_a_phrase_jieba_cuts_differently(tiny):
     assert dict(top.scores)["bigram_rank"] == 1.0
     only_other = retrieve.bigram_ranked(live, query, 5, live.bm25.vids[:1])
     assert {v for v, _ in only_other} <= {int(live.bm25.vids[0])}  # filters apply before ranking
+
+
+def test_snippet_shows_the_sentences_that_match_the_query():
+    text = (
+        "开头一句讲总体情况。" * 30 + "网格员待遇低、队伍流动性大，是当前最突出的问题。" + "结尾一句讲其他事项。" * 10
+    )
+    shown = retrieve.snippet(text, "网格员待遇怎么提高", width=60)
+    assert "网格员待遇低" in shown and shown.startswith("…") and shown.endswith("…")
+    assert len(shown) <= 62
+    assert retrieve.snippet("短文本。", "任何问题") == "短文本。"
+    assert retrieve.snippet(text, "毫不相干", width=60).startswith("开头一句")  # no match: the opening
