@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -63,6 +64,7 @@ def main() -> None:
     for m in modes:
         p50, p95 = latency(kb, qs[:200], m)
         print(f"latency {m:<7} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms")
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (index, model and all searches)")
     out = Path(args.index).parent / f"stard_eval_{args.split}.json"
     out.write_text(json.dumps(results, indent=2))
 
