@@ -64,7 +64,9 @@ def main() -> None:
     for m in modes:
         p50, p95 = latency(kb, qs[:200], m)
         print(f"latency {m:<7} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms")
-    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (index, model and all searches)")
+    print(
+        f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (index, model and all searches)"
+    )
     out = Path(args.index).parent / f"stard_eval_{args.split}.json"
     out.write_text(json.dumps(results, indent=2))
 

@@ -27,6 +27,7 @@ from kb.types import Filters, Hit
 
 MODES = ("hybrid", "dense", "bm25")
 DUP_COSINE = 0.985
+DOC_TOP = 2  # candidates per document averaged by document_boost
 
 
 @dataclass
@@ -176,6 +177,24 @@ def rrf(ranked: Sequence[Sequence[tuple[int, float]]], weights: Sequence[float],
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+def document_boost(
+    fused: list[tuple[int, float]], doc_of: dict[int, str], weight: float, top: int = DOC_TOP
+) -> list[tuple[int, float]]:
+    """Add ``weight`` × the mean fused score of each document's best ``top`` candidates.
+
+    A question about one law or report tends to match several of its passages; a passage
+    whose document matches in several places is likelier right than an isolated hit.
+    """
+    best: dict[str, list[float]] = {}
+    for vid, score in fused:
+        got = best.setdefault(doc_of.get(vid, ""), [])
+        if len(got) < top:
+            got.append(score)
+    doc = {d: sum(v) / top for d, v in best.items()}
+    boosted = [(vid, score + weight * doc[doc_of.get(vid, "")]) for vid, score in fused]
+    return sorted(boosted, key=lambda kv: (-kv[1], kv[0]))
+
+
 # ---------------------------------------------------------------- search
 
 
@@ -219,6 +238,8 @@ def search(
         fused = rrf(lists, weights, settings.rrf_k)
     else:
         fused = zscore_fusion(lists, weights)
+        if settings.doc_boost:
+            fused = document_boost(fused, store.doc_ids(live.conn, [v for v, _ in fused]), settings.doc_boost)
     detail = {
         name: {vid: (rank, s) for rank, (vid, s) in enumerate(lst, 1)} for name, lst in zip(names, lists, strict=True)
     }

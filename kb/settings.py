@@ -61,6 +61,11 @@ class Settings:
     bm25_weight: float = _opt(1.0, "Weight of the jieba-word BM25 in hybrid fusion.")
     dense_weight: float = _opt(1.0, "Weight of the dense (embedding) list in hybrid fusion.")
     bigram_weight: float = _opt(1.0, "Weight of the character-bigram BM25 in hybrid fusion (0 = off).")
+    doc_boost: float = _opt(
+        0.0,
+        "Hybrid (z-score): add this × the mean score of a document's best two candidates to each of its "
+        "passages, so a document matching in several places ranks higher.",
+    )
     bm25_k1: float = _opt(1.2, "BM25 term-frequency saturation.")
     bm25_b: float = _opt(0.75, "BM25 length normalisation.")
     faiss_index: str = _opt("flat", "Dense index: exact inner product, or approximate HNSW.", ("flat", "hnsw"))

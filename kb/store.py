@@ -224,6 +224,17 @@ def all_texts(conn: sqlite3.Connection) -> tuple[list[int], list[tuple[str, list
     return [r["vid"] for r in rows], [(r["title"], json.loads(r["heading_path"]), r["text"]) for r in rows]
 
 
+def doc_ids(conn: sqlite3.Connection, vids: Sequence[int]) -> dict[int, str]:
+    """The document id of each passage vid."""
+    out: dict[int, str] = {}
+    vids = list(vids)
+    for start in range(0, len(vids), 500):
+        chunk = vids[start : start + 500]
+        sql = f"SELECT vid, doc_id FROM passages WHERE vid IN ({','.join('?' * len(chunk))})"
+        out.update((r["vid"], r["doc_id"]) for r in conn.execute(sql, chunk))
+    return out
+
+
 def max_vid(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT max(vid) AS m FROM passages").fetchone()
     return int(row["m"] or 0) if row else 0

@@ -63,6 +63,16 @@ def test_zscore_fusion_on_a_hand_example():
     assert weighted == [1, 2, 3, 4]
 
 
+def test_document_boost_lifts_passages_of_a_document_matching_in_several_places():
+    fused = [(1, 2.0), (2, 1.9), (3, 1.8), (4, 0.5)]
+    doc_of = {1: "lone", 2: "law", 3: "law", 4: "law"}
+    assert retrieve.document_boost(fused, doc_of, 0.0) == fused
+    boosted = retrieve.document_boost(fused, doc_of, 0.5)
+    assert [v for v, _ in boosted] == [2, 3, 1, 4]
+    assert dict(boosted)[2] == pytest.approx(1.9 + 0.5 * (1.9 + 1.8) / 2)
+    assert dict(boosted)[1] == pytest.approx(2.0 + 0.5 * 2.0 / 2)  # a lone hit averages with nothing
+
+
 def test_zscore_fusion_edge_cases():
     assert retrieve.zscore_fusion([[(7, 3.0)], []], [1.0, 1.0]) == [(7, pytest.approx(1.0))]
     assert retrieve.zscore_fusion([[], []], [1.0, 1.0]) == []
@@ -312,3 +322,11 @@ def test_snippet_shows_the_sentences_that_match_the_query():
     assert len(shown) <= 62
     assert retrieve.snippet("短文本。", "任何问题") == "短文本。"
     assert retrieve.snippet(text, "毫不相干", width=60).startswith("开头一句")  # no match: the opening
+
+
+def test_hybrid_search_with_document_boost(live, built_index):
+    settings = built_index.settings.replace(doc_boost=0.5)
+    hits = retrieve.search(live, built_index.embedder, "人民调解委员会 调解 纠纷", settings, k=10, mode="hybrid")
+    plain = search(live, built_index, "人民调解委员会 调解 纠纷")
+    assert hits and [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert {h.passage.passage_id for h in hits} & {h.passage.passage_id for h in plain}
