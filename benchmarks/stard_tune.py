@@ -96,19 +96,7 @@ def zfuse(weights: dict[str, float]) -> Fusion:
 
 
 def doc_boosted(fuse: Fusion, doc_of: dict[int, str], weight: float, top: int) -> Fusion:
-    """Add ``weight`` × the mean fused score of a document's best ``top`` candidates to each passage."""
-
-    def run_it(ls):
-        fused = fuse(ls)
-        best: dict[str, list[float]] = {}
-        for vid, score in fused:
-            got = best.setdefault(doc_of[vid], [])
-            if len(got) < top:
-                got.append(score)
-        doc = {d: sum(v) / top for d, v in best.items()}
-        return sorted(((v, s + weight * doc[doc_of[v]]) for v, s in fused), key=lambda kv: -kv[1])
-
-    return run_it
+    return lambda ls: retrieve.document_boost(fuse(ls), doc_of, weight, top)
 
 
 def variants(doc_of: dict[int, str]) -> dict[str, Fusion]:
@@ -119,8 +107,8 @@ def variants(doc_of: dict[int, str]) -> dict[str, Fusion]:
     for wb, wg, wd in ((1, 1, 1), (0.5, 1, 1), (1, 0.5, 1), (1, 1, 1.5), (1, 1, 2), (0.5, 0.5, 1), (0.7, 0.7, 1)):
         out[f"z w{wb} g{wg} d{wd}"] = zfuse({"bm25": wb, "bigram": wg, "dense": wd})
     base = zfuse({"bm25": 1, "bigram": 1, "dense": 1})
-    for weight in (0.2, 0.4, 0.7):
-        for top in (2, 3, 5):
+    for weight in (0.2, 0.4, 0.7, 1.0):
+        for top in (1, 2, 3):
             out[f"z111 doc{weight} top{top}"] = doc_boosted(base, doc_of, weight, top)
     return out
 
