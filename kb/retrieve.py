@@ -69,7 +69,11 @@ def open_index(settings: Settings) -> LiveIndex:
             "to upgrade it (vectors are reused, nothing is re-embedded)"
         ) from exc
     ann_path = folder / f"ann-{gen}.faiss"
-    ann = faiss.read_index(str(ann_path)) if settings.faiss_index == "hnsw" and ann_path.exists() else None
+    ann = None
+    if settings.faiss_index == "hnsw" and ann_path.exists():
+        ann = faiss.read_index(str(ann_path))
+        # the search beam must exceed the candidate pool, or HNSW loses most of its recall
+        faiss.downcast_index(ann.index).hnsw.efSearch = max(2 * settings.candidates, 64)
     return LiveIndex(folder, conn, vectors, ann, bm, grams, manifest)
 
 
