@@ -96,12 +96,16 @@ class SentenceTransformerEmbedder:
         self.query_prefix = settings.query_prefix
         self.passage_prefix = settings.passage_prefix
         self.batch_size = settings.batch_size
+        self.query_encoder: Callable[[Sequence[str]], np.ndarray] | None = None  # ONNX, see kb.embed_onnx
 
     def embed_passages(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
         return self.encode_raw([self.passage_prefix + t for t in texts], progress_bar)
 
     def embed_queries(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
-        return self.encode_raw([self.query_prefix + t for t in texts], progress_bar)
+        prefixed = [self.query_prefix + t for t in texts]
+        if self.query_encoder is not None and 0 < len(prefixed) <= self.batch_size:
+            return self.query_encoder(prefixed)
+        return self.encode_raw(prefixed, progress_bar)
 
     def encode_raw(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
         """Embed texts exactly as given (no prefix)."""
@@ -133,7 +137,8 @@ def load_embedder(settings: Settings, progress: Progress | None = None) -> Embed
     if settings.model == DEFAULT_MODEL:
         return _load_default(settings, say)
     say(f"loading embedding model {settings.model}…")
-    return SentenceTransformerEmbedder(_load_named(settings), settings.model, settings)
+    embedder = SentenceTransformerEmbedder(_load_named(settings), settings.model, settings)
+    return _with_query_backend(embedder, settings, say)
 
 
 def _load_default(settings: Settings, say: Progress) -> SentenceTransformerEmbedder:
@@ -146,6 +151,15 @@ def _load_default(settings: Settings, say: Progress) -> SentenceTransformerEmbed
         model = _sentence_transformer(str(folder), settings, retry)
     embedder = SentenceTransformerEmbedder(model, DEFAULT_MODEL, settings)
     check_probe(embedder, retry)
+    return _with_query_backend(embedder, settings, say)
+
+
+def _with_query_backend(embedder: SentenceTransformerEmbedder, settings: Settings, say: Progress):
+    """Questions on ONNX Runtime when asked for and on CPU (a GPU is faster with torch)."""
+    if settings.query_backend == "onnx" and settings.device == "cpu":
+        from kb import embed_onnx
+
+        embedder.query_encoder = embed_onnx.load(embedder.model, embedder.name, settings.cache_dir, say)
     return embedder
 
 

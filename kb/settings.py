@@ -45,6 +45,11 @@ class Settings:
     query_prefix: str = _opt("query: ", "Text put before every query (e5: 'query: ').")
     passage_prefix: str = _opt("passage: ", "Text put before every passage (e5: 'passage: ').")
     device: str = _opt("cpu", "torch device for the embedder (cpu, cuda…).")
+    query_backend: str = _opt(
+        "onnx",
+        "How questions are embedded on CPU: an ONNX export of the same model (≈3× faster per question) or torch.",
+        ("onnx", "torch"),
+    )
     batch_size: int = _opt(32, "Passages embedded per batch.")
     max_seq_length: int = _opt(512, "Token limit of the embedder; longer passages are truncated.")
     chunk_min: int = _opt(150, "Passages shorter than this (chars) merge with neighbours under the same heading.")

@@ -287,3 +287,37 @@ def test_a_local_folder_loads_as_any_sentence_transformers_model(embedder, model
     other = load_embedder(Settings(model=str(model_folder), batch_size=2))
     assert other.name == str(model_folder) and other.dim == 384
     np.testing.assert_allclose(other.embed_passages(SENTENCES), embedder.embed_passages(SENTENCES), atol=1e-5)
+
+
+@pytest.mark.integration
+def test_questions_run_on_onnx_with_the_same_vectors_as_torch(embedder, shared_cache):
+    from kb import embed_onnx
+
+    assert embed_onnx.pooling_mode(embedder.model) == "mean"
+    assert embedder.query_encoder is not None  # the default backend on CPU
+    questions = ["网格员待遇低怎么办？", "北纬31°30′的水域归谁管", "a"]
+    onnx = embedder.embed_queries(questions)
+    torch_vecs = embedder.encode_raw([embedder.query_prefix + q for q in questions])
+    assert onnx.shape == (3, 384) and np.linalg.norm(onnx, axis=1) == pytest.approx(1.0, abs=1e-5)
+    assert np.sum(onnx * torch_vecs, axis=1).min() >= embed_onnx.AGREEMENT
+    exported = list((Path(shared_cache) / "onnx").glob("*.onnx"))
+    before = {p: p.stat().st_mtime for p in exported}
+    again = load_embedder(Settings(cache_dir=shared_cache))
+    assert again.query_encoder is not None and {p: p.stat().st_mtime for p in exported} == before  # reused
+
+
+@pytest.mark.integration
+def test_torch_query_backend_and_a_disagreeing_export(embedder, shared_cache, tmp_path):
+    from kb import embed_onnx
+
+    plain = load_embedder(Settings(cache_dir=shared_cache, query_backend="torch"))
+    assert plain.query_encoder is None
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"stale")
+
+    def random_vectors(texts):
+        return np.random.default_rng(0).normal(size=(len(texts), 384)).astype(np.float32)
+
+    with pytest.raises(ModelError, match="disagrees"):
+        embed_onnx._check(random_vectors, embedder.model, broken)
+    assert not broken.exists()  # exported again next time
