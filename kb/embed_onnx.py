@@ -100,6 +100,8 @@ def load(model: Any, name: str, cache_dir: str, say: Callable[[str], None]) -> O
         _export(model, mode, path)
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    # idle ORT threads spin by default, starving the FAISS scan and BM25 that follow in the same process
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     encoder = OnnxQueryEncoder(session, model.tokenizer, model.max_seq_length)
     _check(encoder, model, path)
