@@ -184,7 +184,7 @@ def format_hit(h, query: str = "") -> str:
     d, p = h.document, h.passage
     where = "、".join(p.regions) or "无地区"
     meta = " | ".join(x for x in (d.date, d.doc_type, where) if x)
-    text = snippet(p.text, query)
+    text = snippet(p.text, query).replace("\n", "\n    ")  # keep multi-line passages indented
     dup = f"\n    另见：{'；'.join(src for _, src in h.duplicates)}" if h.duplicates else ""
     return f"{h.rank}. {' > '.join(p.heading_path)}\n    〔{meta}〕 {d.path}\n    {text}{dup}\n"
 
