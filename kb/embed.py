@@ -96,7 +96,15 @@ class SentenceTransformerEmbedder:
         self.query_prefix = settings.query_prefix
         self.passage_prefix = settings.passage_prefix
         self.batch_size = settings.batch_size
-        self.query_encoder: Callable[[Sequence[str]], np.ndarray] | None = None  # ONNX, see kb.embed_onnx
+        # questions through ONNX (kb.embed_onnx), loaded on the first question: ingest never needs it
+        self.load_query_encoder: Callable[[], Callable[[Sequence[str]], np.ndarray]] | None = None
+        self._query_encoder: Callable[[Sequence[str]], np.ndarray] | None = None
+
+    @property
+    def query_encoder(self) -> Callable[[Sequence[str]], np.ndarray] | None:
+        if self._query_encoder is None and self.load_query_encoder is not None:
+            self._query_encoder = self.load_query_encoder()
+        return self._query_encoder
 
     def embed_passages(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
         return self.encode_raw([self.passage_prefix + t for t in texts], progress_bar)
@@ -155,11 +163,12 @@ def _load_default(settings: Settings, say: Progress) -> SentenceTransformerEmbed
 
 
 def _with_query_backend(embedder: SentenceTransformerEmbedder, settings: Settings, say: Progress):
-    """Questions on ONNX Runtime when asked for and on CPU (a GPU is faster with torch)."""
+    """Questions on ONNX Runtime when asked for and on CPU (a GPU is faster with torch); loaded lazily."""
     if settings.query_backend == "onnx" and settings.device == "cpu":
         from kb import embed_onnx
 
-        embedder.query_encoder = embed_onnx.load(embedder.model, embedder.name, settings.cache_dir, say)
+        model, name, cache = embedder.model, embedder.name, settings.cache_dir
+        embedder.load_query_encoder = lambda: embed_onnx.load(model, name, cache, say)
     return embedder
 
 

@@ -30,7 +30,7 @@ PROBE_TEXTS = (
 
 
 def pooling_mode(model: Any) -> str | None:
-    """'mean' or 'cls' when the sentence-transformers model pools that way and then normalises or not."""
+    """'mean' or 'cls' when the sentence-transformers model pools that way (then normalises or not)."""
     modules = list(model)
     pool = next((m for m in modules if type(m).__name__ == "Pooling"), None)
     if pool is None or len(modules) > 3:  # extra Dense/projection layers are not exported
@@ -38,17 +38,10 @@ def pooling_mode(model: Any) -> str | None:
     config = pool.get_config_dict()
     mode = config.get("pooling_mode")  # sentence-transformers ≥ 5; older ones set one flag per mode
     if mode is None:
-        flags = {
-            m
-            for m in ("mean", "cls")
-            if config.get(f"pooling_mode_{m}_tokens" if m == "mean" else "pooling_mode_cls_token")
-        }
-        others = any(
-            v
-            for k, v in config.items()
-            if k.startswith("pooling_mode_") and k not in ("pooling_mode_mean_tokens", "pooling_mode_cls_token")
+        on = [k for k, v in config.items() if k.startswith("pooling_mode_") and v is True]
+        mode = (
+            {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}.get(on[0]) if len(on) == 1 else None
         )
-        mode = flags.pop() if len(flags) == 1 and not others else None
     return mode if mode in ("mean", "cls") else None
 
 

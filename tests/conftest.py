@@ -133,3 +133,9 @@ def write_corpus(folder: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return folder
+
+
+# The fields issue 3 requires in every `kb search --json` object.
+HIT_FIELDS = frozenset(
+    {"rank", "score", "passage_id", "doc_title", "source", "heading_path", "regions", "date", "doc_type", "text"}
+)

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import LOAD_DATA, seed_path
+from conftest import HIT_FIELDS, LOAD_DATA, seed_path
 
 from kb import regions
 from kb.cli import main, parse_years
@@ -160,19 +160,6 @@ def test_passages_of_an_unknown_document(built_index, capsys):
 
 
 # ---------------------------------------------------------------- search
-
-HIT_FIELDS = {
-    "rank",
-    "score",
-    "passage_id",
-    "doc_title",
-    "source",
-    "heading_path",
-    "regions",
-    "date",
-    "doc_type",
-    "text",
-}
 
 
 def test_search_json(built_index, capsys):
