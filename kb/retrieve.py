@@ -12,7 +12,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -41,6 +41,16 @@ class LiveIndex:
     bm25: bm25.BM25Index
     bigram: bm25.BM25Index
     manifest: dict
+    matrix: np.ndarray = field(init=False)  # the flat index's vectors, a zero-copy view (row i ↔ row_vids[i])
+    row_vids: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        import faiss
+
+        flat = faiss.downcast_index(self.vectors.index)
+        n, d = flat.ntotal, flat.d
+        self.matrix = faiss.rev_swig_ptr(flat.get_xb(), n * d).reshape(n, d) if n else np.zeros((0, d), np.float32)
+        self.row_vids = faiss.vector_to_array(self.vectors.id_map).astype(np.int64)
 
     def close(self) -> None:
         self.conn.close()
@@ -136,18 +146,32 @@ def bigram_ranked(live: LiveIndex, query: str, n: int, allowed: np.ndarray | Non
 
 
 def dense_ranked(live: LiveIndex, qvec: np.ndarray, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+    """Top ``n`` by inner product: HNSW when loaded, else an exact scan of the flat vectors."""
+    if allowed is not None and allowed.size == 0:
+        return []
+    q = np.asarray(qvec, dtype=np.float32).reshape(-1)
+    if live.ann is not None:
+        return _ann_ranked(live.ann, q, n, allowed)
+    # one matrix-vector product: twice as fast as faiss's single-query flat search (a heap per row)
+    rows = None if allowed is None else np.flatnonzero(np.isin(live.row_vids, allowed))
+    scores = live.matrix @ q if rows is None else live.matrix[rows] @ q
+    n = min(n, scores.size)
+    if n == 0:
+        return []
+    top = np.argpartition(-scores, n - 1)[:n]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    vids = live.row_vids[top] if rows is None else live.row_vids[rows[top]]
+    return [(int(v), float(x)) for v, x in zip(vids, scores[top], strict=True)]
+
+
+def _ann_ranked(index, q: np.ndarray, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
     import faiss
 
-    index = live.ann if live.ann is not None else live.vectors
-    if index.ntotal == 0 or (allowed is not None and allowed.size == 0):
-        return []
-    q = np.asarray(qvec, dtype=np.float32).reshape(1, -1)
     k = min(n, index.ntotal if allowed is None else int(allowed.size))
-    if allowed is None:
-        scores, ids = index.search(q, k)
-    else:
-        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-        scores, ids = index.search(q, k, params=params)
+    if k == 0:
+        return []
+    params = None if allowed is None else faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+    scores, ids = index.search(q.reshape(1, -1), k, params=params)
     return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
 

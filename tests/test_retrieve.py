@@ -159,6 +159,23 @@ def test_region_names_at_every_level(live, built_index, name):
         assert any(c.startswith(prefix) for c in codes), (name, h.passage.regions)
 
 
+def test_exact_dense_scan_agrees_with_faiss(live, built_index):
+    """The numpy scan over the flat index's vectors ranks exactly as faiss's own exact search."""
+    qvec = built_index.embedder.embed_queries(["网格员 队伍 待遇"])[0]
+    scores, ids = live.vectors.search(qvec.reshape(1, -1), 20)
+    ours = retrieve.dense_ranked(live, qvec, 20, None)
+    assert [v for v, _ in ours] == [int(i) for i in ids[0]]
+    assert [s for _, s in ours] == pytest.approx([float(x) for x in scores[0]], abs=1e-5)
+    allowed = live.row_vids[::3]
+    filtered = retrieve.dense_ranked(live, qvec, 20, allowed)
+    assert len(filtered) == 20 and {v for v, _ in filtered} <= set(allowed.tolist())
+    best = max(allowed.tolist(), key=lambda v: float(live.vectors.reconstruct(int(v)) @ qvec))
+    assert filtered[0][0] == best
+    assert retrieve.dense_ranked(live, qvec, 10**6, allowed[:5]) == sorted(
+        retrieve.dense_ranked(live, qvec, 5, allowed[:5]), key=lambda x: -x[1]
+    )
+
+
 def test_a_filter_is_never_crowded_out_by_better_unfiltered_hits(live, built_index):
     query = "人民调解委员会 调解 纠纷"  # the regulations answer this best
     hits = search(live, built_index, query, Filters(regions=("广饶县",)), k=5)
