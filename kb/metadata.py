@@ -206,7 +206,10 @@ def part_title(lines: Sequence[str]) -> str:
             return strip_marker(found[0].text)
     first = lines[0].strip() if lines else ""  # shown to users: keep the original characters
     first = re.split(r"[。！？；：!?;:]", first)[0]
-    return first[:30] + ("…" if len(first) > 30 else "")
+    if len(first) <= 30:
+        return first
+    cut = max(first.rfind(c, 0, 31) for c in "，,")  # end on a whole clause when one is long enough
+    return (first[:cut] if cut >= 10 else first[:30]) + "…"
 
 
 def strip_marker(text: str) -> str:

@@ -102,7 +102,9 @@ def test_a_short_sentence_naming_an_organisation_is_body_not_an_affiliation():
 def test_part_title_uses_the_first_heading_or_opening_words():
     assert part_title(["一、社会转型期的挑战", "正文。"]) == "社会转型期的挑战"
     opening = "改革开放后，伴随社会转型及单位制逐渐解体，城市基层社会管理工作的环境发生变化。后文。"
-    assert part_title([opening]) == opening[:30] + "…"  # original characters, cut at 30
+    assert part_title([opening]) == "改革开放后，伴随社会转型及单位制逐渐解体…"  # whole clauses, original characters
+    unbroken = "桃花镇二百多名机关社区干部和教师医生民警等分成四十个网格管理服务小组进村入户"
+    assert part_title([unbroken + "。"]) == unbroken[:30] + "…"
     assert part_title(["网格员怎么办？后文。"]) == "网格员怎么办"
 
 
