@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -158,3 +159,13 @@ def test_format_table_puts_modes_side_by_side():
     assert lines[0].split() == ["metric", "bm25", "dense"]
     assert lines[1].split() == ["R@1", "0.500", "1.000"]
     assert lines[2].split() == ["MRR@10", "0.250", "1.000"]
+
+
+def test_regulation_question_set_points_at_exactly_one_place(regulations_dir):
+    """Each evidence snippet of the benchmark occurs once in the regulations, so a hit is unambiguous."""
+    questions = read_questions(Path(__file__).parent / "data" / "regulation_questions.jsonl")
+    assert len(questions) == 40
+    texts = [squash(p.read_text(encoding="utf-8")) for p in regulations_dir.rglob("*.md")]
+    for q in questions:
+        (snippet,) = q.evidence
+        assert sum(t.count(squash(snippet)) for t in texts) == 1, q.query
