@@ -268,10 +268,24 @@ def search(
         fused = zscore_fusion(lists, weights)
         if settings.doc_boost:
             fused = document_boost(fused, store.doc_ids(live.conn, [v for v, _ in fused]), settings.doc_boost)
+        if settings.region_boost:
+            fused = region_boost(live, query, fused, settings.region_boost)
+    if settings.reranker:
+        fused = rerank(live, query, fused, settings)
     detail = {
         name: {vid: (rank, s) for rank, (vid, s) in enumerate(lst, 1)} for name, lst in zip(names, lists, strict=True)
     }
     return _hits(live, fused, detail, k)
+
+
+def region_boost(live: LiveIndex, query: str, fused: list[tuple[int, float]], weight: float) -> list[tuple[int, float]]:
+    """Lift candidates about a region the question names (own or inherited regions, any level below)."""
+    named = regions.find_regions(query)
+    if not named or not fused:
+        return fused
+    prefixes = tuple(regions.code_prefix(r) for r in named)
+    inside = {vid for vid, code in store.region_codes(live.conn, [v for v, _ in fused]) if code.startswith(prefixes)}
+    return sorted(((v, s + weight * (v in inside)) for v, s in fused), key=lambda vs: -vs[1])
 
 
 @cache

@@ -71,6 +71,11 @@ class Settings:
         "Hybrid (z-score): add this × the mean score of a document's best two candidates to each of its "
         "passages, so a document matching in several places ranks higher.",
     )
+    region_boost: float = _opt(
+        0.3,
+        "Hybrid (z-score): add this to passages about a region the question names (我们山东这边… → 山东省 "
+        "and everything in it); softer than a region filter, other places still show.",
+    )
     bm25_k1: float = _opt(1.2, "BM25 term-frequency saturation.")
     bm25_b: float = _opt(0.75, "BM25 length normalisation.")
     faiss_index: str = _opt("flat", "Dense index: exact inner product, or approximate HNSW.", ("flat", "hnsw"))

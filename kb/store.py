@@ -224,6 +224,17 @@ def all_texts(conn: sqlite3.Connection) -> tuple[list[int], list[tuple[str, list
     return [r["vid"] for r in rows], [(r["title"], json.loads(r["heading_path"]), r["text"]) for r in rows]
 
 
+def region_codes(conn: sqlite3.Connection, vids: Sequence[int]) -> list[tuple[int, str]]:
+    """(vid, division code) for every region, own or inherited, of the given passages."""
+    out: list[tuple[int, str]] = []
+    vids = list(vids)
+    for start in range(0, len(vids), 500):
+        chunk = vids[start : start + 500]
+        sql = f"SELECT vid, code FROM passage_regions WHERE vid IN ({','.join('?' * len(chunk))})"
+        out.extend((r["vid"], r["code"]) for r in conn.execute(sql, chunk))
+    return out
+
+
 def doc_ids(conn: sqlite3.Connection, vids: Sequence[int]) -> dict[int, str]:
     """The document id of each passage vid."""
     out: dict[int, str] = {}

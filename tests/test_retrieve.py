@@ -9,7 +9,7 @@ from conftest import HIT_FIELDS, fake_settings, write_corpus
 
 from kb import index, regions, retrieve
 from kb.embed import FakeEmbedder
-from kb.errors import QueryError
+from kb.errors import ModelError, QueryError
 from kb.tokens import tokenize
 from kb.types import Filters
 
@@ -335,3 +335,63 @@ def test_hybrid_search_with_document_boost(live, built_index):
     plain = search(live, built_index, "人民调解委员会 调解 纠纷")
     assert hits and [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert {h.passage.passage_id for h in hits} & {h.passage.passage_id for h in plain}
+
+
+class KeywordCrossEncoder:
+    """Stands in for a sentence-transformers CrossEncoder: scores a pair by one keyword."""
+
+    def __init__(self, keyword: str):
+        self.keyword = keyword
+        self.pairs: list[tuple[str, str]] = []
+
+    def predict(self, pairs):
+        self.pairs = list(pairs)
+        return [float(text.count(self.keyword)) for _, text in pairs]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_configured_reranker_reorders_the_best_candidates(live, built_index, monkeypatch, mode):
+    model = KeywordCrossEncoder("调解")
+    monkeypatch.setattr(retrieve, "_cross_encoder", lambda name, device: model)
+    settings = built_index.settings.replace(reranker="some/cross-encoder", rerank_top=20)
+    query = "基层治理 网格 调解"
+    plain = retrieve.search(live, built_index.embedder, query, built_index.settings, k=20, mode=mode)
+    hits = retrieve.search(live, built_index.embedder, query, settings, k=10, mode=mode)
+    assert len(model.pairs) == 20 and all(q == query for q, _ in model.pairs)
+    counts = [h.passage.text.count("调解") for h in hits]
+    assert counts == sorted(counts, reverse=True) and counts[0] > 0
+    assert {h.passage.passage_id for h in hits} <= {h.passage.passage_id for h in plain}
+
+
+def test_a_reranker_that_cannot_load_is_a_model_error(live, built_index):
+    retrieve._cross_encoder.cache_clear()
+    settings = built_index.settings.replace(reranker=str(built_index.settings.index_dir) + "/no-such-model")
+    with pytest.raises(ModelError, match="KB_RERANKER"):
+        retrieve.search(live, built_index.embedder, "网格", settings, k=3)
+
+
+def in_region(hit, prefix: str) -> bool:
+    return any(regions.resolve(r).code.startswith(prefix) for r in hit.passage.regions)
+
+
+def test_a_region_named_in_the_question_lifts_its_passages_without_filtering(live, built_index):
+    query = "我们宁波这边，邻里纠纷找谁调解？"
+    off = built_index.settings.replace(region_boost=0.0)
+    on = built_index.settings.replace(region_boost=1.0)
+    plain = retrieve.search(live, built_index.embedder, query, off, k=10)
+    boosted = retrieve.search(live, built_index.embedder, query, on, k=10)
+    ningbo = regions.code_prefix(regions.resolve("宁波市"))
+    assert sum(in_region(h, ningbo) for h in boosted) > sum(in_region(h, ningbo) for h in plain)
+    assert in_region(boosted[0], ningbo)
+    wider = retrieve.search(live, built_index.embedder, query, on, k=60)
+    assert not all(in_region(h, ningbo) for h in wider)  # a preference, not a filter
+
+
+def test_region_boost_leaves_questions_naming_no_region_alone(live, built_index):
+    query = "邻里纠纷找谁调解"
+    on = built_index.settings.replace(region_boost=1.0)
+    off = built_index.settings.replace(region_boost=0.0)
+    ids = [
+        [h.passage.passage_id for h in retrieve.search(live, built_index.embedder, query, s, k=10)] for s in (on, off)
+    ]
+    assert ids[0] == ids[1]
