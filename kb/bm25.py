@@ -67,27 +67,46 @@ def query_terms(index: BM25Index, tokens: Sequence[str]) -> list[int]:
     """
     unique = list(dict.fromkeys(tokens))
     known = [index.vocab[t] for t in unique if t in index.vocab]
-    limit = max(COMMON_DF * index.size, 1)
-    specific = [j for j in known if index.df[j] <= limit]
+    specific = [j for j in known if index.df[j] <= _common_limit(index)]
     if specific:
         return specific
     return known if len(known) == len(unique) else []
 
 
-def scores(index: BM25Index, tokens: Sequence[str]) -> np.ndarray:
-    """BM25 score of every passage (row order) for the query tokens."""
+def _common_limit(index: BM25Index) -> float:
+    return max(COMMON_DF * index.size, 1)
+
+
+def scores(index: BM25Index, tokens: Sequence[str], extra: Sequence[str] = (), extra_weight: float = 0.0) -> np.ndarray:
+    """BM25 score of every passage (row order) for the query tokens.
+
+    ``extra`` terms (thesaurus expansions) count ``extra_weight`` each; they are never
+    common words and never repeat a query term, so they add evidence without diluting it.
+    """
     terms = query_terms(index, tokens)
-    if not terms or index.size == 0:
+    if extra_weight > 0:
+        limit = _common_limit(index)
+        more = {index.vocab[t] for t in extra if t in index.vocab} - set(terms)
+        more_terms = sorted(j for j in more if index.df[j] <= limit)
+    else:
+        more_terms = []
+    if not (terms or more_terms) or index.size == 0:
         return np.zeros(index.size, dtype=np.float32)
-    sub = index.matrix[:, terms]
-    return np.asarray(sub.sum(axis=1)).ravel()
+    weights = np.array([1.0] * len(terms) + [extra_weight] * len(more_terms), dtype=np.float32)
+    sub = index.matrix[:, terms + more_terms]
+    return np.asarray(sub @ weights).ravel()
 
 
 def search(
-    index: BM25Index, tokens: Sequence[str], k: int, allowed: np.ndarray | None = None
+    index: BM25Index,
+    tokens: Sequence[str],
+    k: int,
+    allowed: np.ndarray | None = None,
+    extra: Sequence[str] = (),
+    extra_weight: float = 0.0,
 ) -> list[tuple[int, float]]:
     """Top-k (vid, score) with score > 0; ``allowed`` is a boolean row mask applied before ranking."""
-    s = scores(index, tokens)
+    s = scores(index, tokens, extra, extra_weight)
     if allowed is not None:
         s = np.where(allowed, s, 0.0)
     nz = np.flatnonzero(s > 0)

@@ -22,7 +22,7 @@ from kb import bm25, regions, store
 from kb.errors import IndexStateError, ModelError, QueryError
 from kb.index import MANIFEST, check_model, read_manifest
 from kb.settings import Settings
-from kb.tokens import bigrams, tokenize
+from kb.tokens import bigrams, expansions, tokenize
 from kb.types import Filters, Hit
 
 MODES = ("hybrid", "dense", "bm25")
@@ -135,14 +135,22 @@ def region_prefixes(names: Sequence[str]) -> list[str]:
 # ---------------------------------------------------------------- retrievers
 
 
-def bm25_ranked(live: LiveIndex, query: str, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+def bm25_ranked(
+    live: LiveIndex, query: str, n: int, allowed: np.ndarray | None, synonyms: Sequence[str] = (), weight: float = 0.0
+) -> list[tuple[int, float]]:
+    """Word BM25; ``synonyms`` (thesaurus expansions of the query) count ``weight`` each."""
     mask = None if allowed is None else np.isin(live.bm25.vids, allowed)
-    return bm25.search(live.bm25, tokenize(query), n, mask)
+    extra = [t for term in synonyms for t in tokenize(term)]
+    return bm25.search(live.bm25, tokenize(query), n, mask, extra, weight)
 
 
-def bigram_ranked(live: LiveIndex, query: str, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+def bigram_ranked(
+    live: LiveIndex, query: str, n: int, allowed: np.ndarray | None, synonyms: Sequence[str] = (), weight: float = 0.0
+) -> list[tuple[int, float]]:
+    """Character-bigram BM25; expansions enter as their character pairs."""
     mask = None if allowed is None else np.isin(live.bigram.vids, allowed)
-    return bm25.search(live.bigram, bigrams(query), n, mask)
+    extra = [b for term in synonyms for b in bigrams(term)]
+    return bm25.search(live.bigram, bigrams(query), n, mask, extra, weight)
 
 
 def dense_ranked(live: LiveIndex, qvec: np.ndarray, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
@@ -246,13 +254,14 @@ def search(
     if allowed is not None and allowed.size == 0:
         return []
     pool = max(settings.candidates, k * 3)
+    syn = expansions(query, settings.synonyms_file) if settings.synonym_weight > 0 else []
     lists, weights, names = [], [], []
     if mode in ("bm25", "hybrid"):
-        lists.append(bm25_ranked(live, query, pool, allowed))
+        lists.append(bm25_ranked(live, query, pool, allowed, syn, settings.synonym_weight))
         weights.append(settings.bm25_weight)
         names.append("bm25")
     if mode == "hybrid" and settings.bigram_weight > 0:
-        lists.append(bigram_ranked(live, query, pool, allowed))
+        lists.append(bigram_ranked(live, query, pool, allowed, syn, settings.synonym_weight))
         weights.append(settings.bigram_weight)
         names.append("bigram")
     if mode in ("dense", "hybrid"):

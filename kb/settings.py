@@ -76,6 +76,11 @@ class Settings:
         "Hybrid (z-score): add this to passages about a region the question names (我们山东这边… → 山东省 "
         "and everything in it); softer than a region filter, other places still show.",
     )
+    synonym_weight: float = _opt(
+        0.5,
+        "Weight of thesaurus expansions in the BM25 queries (工资 → 待遇 薪酬 报酬…); 0 = off.",
+    )
+    synonyms_file: str = _opt("", "Thesaurus for query expansion (`说法 => 规范词` lines); empty = the shipped one.")
     bm25_k1: float = _opt(1.2, "BM25 term-frequency saturation.")
     bm25_b: float = _opt(0.75, "BM25 length normalisation.")
     faiss_index: str = _opt("flat", "Dense index: exact inner product, or approximate HNSW.", ("flat", "hnsw"))

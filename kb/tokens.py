@@ -14,6 +14,7 @@ import threading
 import unicodedata
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 _LOCK = threading.Lock()
 
@@ -65,6 +66,35 @@ def bigrams(text: str) -> list[str]:
         else:
             out.extend(run[i : i + 2] for i in range(len(run) - 1))
     return out
+
+
+@cache
+def thesaurus(path: str = "") -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(colloquial phrase, formal terms) pairs from ``path`` or the shipped kb/data/synonyms.txt.
+
+    Lines read ``说法1 说法2 => 规范词1 规范词2``; ``#`` starts a comment. Questions say
+    工资低、干不长 where documents say 待遇、队伍稳定: the formal side is what BM25 can meet.
+    """
+    if path:
+        text = Path(path).read_text(encoding="utf-8")
+    else:
+        text = resources.files("kb.data").joinpath("synonyms.txt").read_text(encoding="utf-8")
+    pairs = []
+    for raw in text.splitlines():
+        line = unicodedata.normalize("NFKC", raw.split("#", 1)[0]).lower()
+        if "=>" not in line:
+            continue
+        left, right = line.split("=>", 1)
+        terms = tuple(right.split())
+        pairs += [(phrase, terms) for phrase in left.split() if terms]
+    return tuple(pairs)
+
+
+def expansions(query: str, path: str = "") -> list[str]:
+    """Formal terms for every thesaurus phrase the query contains, not already in the query."""
+    norm = unicodedata.normalize("NFKC", query).lower()
+    found = [t for phrase, terms in thesaurus(path) if phrase in norm for t in terms if t not in norm]
+    return list(dict.fromkeys(found))
 
 
 def _is_word(token: str) -> bool:

@@ -100,3 +100,18 @@ def test_k1_and_b_are_parameters():
     idf = math.log1p(1.5 / 2.5)
     assert s[0] == pytest.approx(idf * 2.2 / (1 + 1.2), rel=1e-5)
     assert s[1] == pytest.approx(idf * 2 * 2.2 / (2 + 1.2), rel=1e-5)
+
+
+def test_extra_terms_count_their_weight_and_never_repeat_a_query_term(index):
+    plain = bm25.scores(index, ["治理"])
+    expanded = bm25.scores(index, ["治理"], extra=["调解", "治理", "未知词"], extra_weight=0.5)
+    assert expanded[0] == pytest.approx(plain[0])  # 治理 is not counted twice
+    assert expanded[2] == pytest.approx(0.5 * weight(tf=1, df=1, length=1), rel=1e-5)
+    off = bm25.scores(index, ["治理"], extra=["调解"], extra_weight=0.0)
+    assert np.array_equal(off, plain)
+
+
+def test_extra_terms_alone_can_match_and_common_ones_are_dropped(index):
+    only_extra = bm25.search(index, ["未知词"], 3, extra=["调解"], extra_weight=0.5)
+    assert [v for v, _ in only_extra] == [12]
+    assert bm25.search(index, ["未知词"], 3, extra=["网格"], extra_weight=0.5) == []  # df 2 of 3: common

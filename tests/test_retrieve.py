@@ -395,3 +395,12 @@ def test_region_boost_leaves_questions_naming_no_region_alone(live, built_index)
         [h.passage.passage_id for h in retrieve.search(live, built_index.embedder, query, s, k=10)] for s in (on, off)
     ]
     assert ids[0] == ids[1]
+
+
+def test_thesaurus_expansion_meets_a_passage_in_formal_words(tiny):
+    live, settings, embedder = tiny
+    query = "管房子的公司和住户吵架"  # the passage says 物业…纠纷…矛盾
+    off = retrieve.search(live, embedder, query, settings.replace(synonym_weight=0.0), k=5, mode="bm25")
+    on = retrieve.search(live, embedder, query, settings.replace(synonym_weight=0.5), k=5, mode="bm25")
+    assert off == []  # no word in common
+    assert on[0].document.title == "物业管理"

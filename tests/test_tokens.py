@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kb.tokens import bigrams, stopwords, tokenize
+from kb.tokens import bigrams, expansions, stopwords, thesaurus, tokenize
 
 
 def test_search_mode_emits_compound_and_parts():
@@ -55,3 +55,25 @@ def test_bigrams_pair_characters_within_runs_only():
 def test_bigrams_meet_where_word_cuts_differ():
     # jieba cuts 调解员 and 人民调解 differently, the character pair 调解 is shared
     assert "调解" in set(bigrams("调解员素质不高")) & set(bigrams("加强人民调解工作"))
+
+
+def test_thesaurus_is_shipped_and_maps_colloquial_phrases_to_formal_terms():
+    pairs = dict(thesaurus())
+    assert len(pairs) > 100
+    assert "劳动报酬" in pairs["工资"]
+    assert all(phrase and terms for phrase, terms in thesaurus())
+
+
+def test_expansions_add_formal_terms_the_query_does_not_already_use():
+    found = expansions("老板拖欠工资怎么办")
+    assert "劳动报酬" in found
+    assert "工资" not in found  # already in the question
+    assert len(found) == len(set(found))
+    assert expansions("枫桥经验的推广") == []
+
+
+def test_a_custom_thesaurus_file(tmp_path):
+    path = tmp_path / "syn.txt"
+    path.write_text("# 注释\n街巷 楼栋 => 三长制 楼长\n没有箭头的行被忽略\n", encoding="utf-8")
+    assert thesaurus(str(path)) == (("街巷", ("三长制", "楼长")), ("楼栋", ("三长制", "楼长")))
+    assert expansions("街巷楼栋怎么管", str(path)) == ["三长制", "楼长"]
