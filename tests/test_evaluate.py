@@ -161,11 +161,20 @@ def test_format_table_puts_modes_side_by_side():
     assert lines[2].split() == ["MRR@10", "0.250", "1.000"]
 
 
-def test_regulation_question_set_points_at_exactly_one_place(regulations_dir):
-    """Each evidence snippet of the benchmark occurs once in the regulations, so a hit is unambiguous."""
-    questions = read_questions(Path(__file__).parent / "data" / "regulation_questions.jsonl")
-    assert len(questions) == 40
-    texts = [squash(p.read_text(encoding="utf-8")) for p in regulations_dir.rglob("*.md")]
+@pytest.mark.parametrize(
+    ("name", "count", "folder"),
+    [
+        ("regulation_questions.jsonl", 40, "regulations"),
+        ("blind_regulation_questions.jsonl", 40, "regulations"),
+        ("blind_seed_questions.jsonl", 30, "seeds"),
+    ],
+)
+def test_benchmark_question_sets_point_at_exactly_one_place(name, count, folder, regulations_dir, seed_dir):
+    """Each evidence snippet of a benchmark occurs once in its corpus, so a hit is unambiguous."""
+    questions = read_questions(Path(__file__).parent / "data" / name)
+    assert len(questions) == count
+    root, pattern = (regulations_dir, "*.md") if folder == "regulations" else (seed_dir, "*.txt")
+    texts = [squash(p.read_text(encoding="utf-8")) for p in root.rglob(pattern)]
     for q in questions:
         (snippet,) = q.evidence
         assert sum(t.count(squash(snippet)) for t in texts) == 1, q.query
