@@ -16,6 +16,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from kb.errors import ConfigError
+
 _LOCK = threading.Lock()
 
 
@@ -76,7 +78,12 @@ def thesaurus(path: str = "") -> tuple[tuple[str, tuple[str, ...]], ...]:
     工资低、干不长 where documents say 待遇、队伍稳定: the formal side is what BM25 can meet.
     """
     if path:
-        text = Path(path).read_text(encoding="utf-8")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"thesaurus {path} cannot be read ({exc}); fix KB_SYNONYMS_FILE or leave it empty for the shipped one"
+            ) from exc
     else:
         text = resources.files("kb.data").joinpath("synonyms.txt").read_text(encoding="utf-8")
     pairs = []

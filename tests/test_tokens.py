@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from kb.errors import ConfigError
 from kb.tokens import bigrams, expansions, stopwords, thesaurus, tokenize
 
 
@@ -77,3 +80,8 @@ def test_a_custom_thesaurus_file(tmp_path):
     path.write_text("# 注释\n街巷 楼栋 => 三长制 楼长\n没有箭头的行被忽略\n", encoding="utf-8")
     assert thesaurus(str(path)) == (("街巷", ("三长制", "楼长")), ("楼栋", ("三长制", "楼长")))
     assert expansions("街巷楼栋怎么管", str(path)) == ["三长制", "楼长"]
+
+
+def test_an_unreadable_thesaurus_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="KB_SYNONYMS_FILE"):
+        expansions("工资", str(tmp_path / "missing.txt"))
