@@ -64,7 +64,7 @@ class Settings:
     )
     rrf_k: int = _opt(60, "Reciprocal-rank-fusion constant (larger flattens rank differences).")
     bm25_weight: float = _opt(0.5, "Weight of the jieba-word BM25 in hybrid fusion.")
-    dense_weight: float = _opt(1.0, "Weight of the dense (embedding) list in hybrid fusion.")
+    dense_weight: float = _opt(1.5, "Weight of the dense (embedding) list in hybrid fusion.")
     bigram_weight: float = _opt(0.5, "Weight of the character-bigram BM25 in hybrid fusion (0 = off).")
     doc_boost: float = _opt(
         0.0,
