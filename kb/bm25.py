@@ -66,15 +66,20 @@ def query_terms(index: BM25Index, tokens: Sequence[str]) -> list[int]:
     "基层 + something the corpus never mentions" would return every 基层 passage).
     """
     unique = list(dict.fromkeys(tokens))
-    known = [index.vocab[t] for t in unique if t in index.vocab]
-    specific = [j for j in known if index.df[j] <= _common_limit(index)]
+    known = _known(index, unique)
+    specific = _specific(index, known)
     if specific:
         return specific
     return known if len(known) == len(unique) else []
 
 
-def _common_limit(index: BM25Index) -> float:
-    return max(COMMON_DF * index.size, 1)
+def _known(index: BM25Index, tokens: Sequence[str]) -> list[int]:
+    return [index.vocab[t] for t in dict.fromkeys(tokens) if t in index.vocab]
+
+
+def _specific(index: BM25Index, terms: Sequence[int]) -> list[int]:
+    limit = max(COMMON_DF * index.size, 1)
+    return [j for j in terms if index.df[j] <= limit]
 
 
 def scores(index: BM25Index, tokens: Sequence[str], extra: Sequence[str] = (), extra_weight: float = 0.0) -> np.ndarray:
@@ -84,17 +89,11 @@ def scores(index: BM25Index, tokens: Sequence[str], extra: Sequence[str] = (), e
     common words and never repeat a query term, so they add evidence without diluting it.
     """
     terms = query_terms(index, tokens)
-    if extra_weight > 0:
-        limit = _common_limit(index)
-        more = {index.vocab[t] for t in extra if t in index.vocab} - set(terms)
-        more_terms = sorted(j for j in more if index.df[j] <= limit)
-    else:
-        more_terms = []
-    if not (terms or more_terms) or index.size == 0:
+    more = [j for j in _specific(index, _known(index, extra)) if j not in terms] if extra_weight > 0 else []
+    if not (terms or more) or index.size == 0:
         return np.zeros(index.size, dtype=np.float32)
-    weights = np.array([1.0] * len(terms) + [extra_weight] * len(more_terms), dtype=np.float32)
-    sub = index.matrix[:, terms + more_terms]
-    return np.asarray(sub @ weights).ravel()
+    weights = np.array([1.0] * len(terms) + [extra_weight] * len(more), dtype=np.float32)
+    return np.asarray(index.matrix[:, terms + more] @ weights).ravel()
 
 
 def search(

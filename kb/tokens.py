@@ -21,9 +21,14 @@ from kb.errors import ConfigError
 _LOCK = threading.Lock()
 
 
+def _data_text(name: str) -> str:
+    """A text file shipped in kb/data."""
+    return resources.files("kb.data").joinpath(name).read_text(encoding="utf-8")
+
+
 @cache
 def stopwords() -> frozenset[str]:
-    text = resources.files("kb.data").joinpath("stopwords.txt").read_text(encoding="utf-8")
+    text = _data_text("stopwords.txt")
     return frozenset(w.strip() for w in text.splitlines() if w.strip())
 
 
@@ -85,7 +90,7 @@ def thesaurus(path: str = "") -> tuple[tuple[str, tuple[str, ...]], ...]:
                 f"thesaurus {path} cannot be read ({exc}); fix KB_SYNONYMS_FILE or leave it empty for the shipped one"
             ) from exc
     else:
-        text = resources.files("kb.data").joinpath("synonyms.txt").read_text(encoding="utf-8")
+        text = _data_text("synonyms.txt")
     pairs = []
     for raw in text.splitlines():
         line = unicodedata.normalize("NFKC", raw.split("#", 1)[0]).lower()
