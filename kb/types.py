@@ -102,13 +102,44 @@ class Hit:
     duplicates: tuple[tuple[str, str], ...] = ()  # (passage_id, source path) of collapsed copies
 
 
+ANSWER_METHODS = ("extractive", "generated")
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    """One sentence of an answer and the sources it rests on.
+
+    ``citations`` are 1-based numbers into ``Answer.citations``. An extractive sentence is
+    verbatim from the passage it cites; a generated one is ``supported`` only when the
+    check against its cited passages passed. ``group`` is the region lead it belongs to in
+    an answer grouped by region (国家层面 for national laws), else None.
+    """
+
+    text: str
+    citations: tuple[int, ...] = ()
+    supported: bool = True
+    group: str | None = None
+
+
 @dataclass(frozen=True)
 class Answer:
-    """An answer to a question; every claim cites one of ``citations`` by number."""
+    """An answer to a question; every claim cites one of ``citations`` by number.
+
+    ``text`` is the whole answer with its ``[n]`` marks; ``citations`` are the cited hits,
+    ``[1]…[n]`` in order of first use. ``found`` is False when nothing relevant was found
+    (then ``text`` says so and nothing is cited); ``notice`` explains a fallback, e.g. an
+    LLM endpoint that failed and the extractive answer shown instead.
+    """
 
     question: str
     text: str
     citations: tuple[Hit, ...] = ()
+    sentences: tuple[AnswerSentence, ...] = ()
+    method: str = "extractive"  # one of ANSWER_METHODS
+    found: bool = True
+    notice: str | None = None
+    grouped: bool = False  # one paragraph per region (questions about practices across places)
+    suggestions: tuple[str, ...] = ()  # nearest topics the index has, when nothing was found
 
 
 @dataclass(frozen=True)
