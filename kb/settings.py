@@ -148,11 +148,15 @@ class Settings:
         if self.top_k < 1 or self.candidates < 1 or self.batch_size < 1:
             raise ConfigError("top_k, candidates and batch_size must be at least 1")
         if min(self.answer_passages, self.answer_region_passages, self.answer_max_sentences, self.llm_passages) < 1:
-            raise ConfigError("answer_passages, answer_region_passages, answer_max_sentences and llm_passages must be ≥ 1")
+            raise ConfigError(
+                "answer_passages, answer_region_passages, answer_max_sentences and llm_passages must be ≥ 1"
+            )
         if self.llm_base_url and not self.llm_base_url.startswith(("http://", "https://")):
             raise ConfigError(f"llm_base_url must start with http:// or https://; got {self.llm_base_url!r}")
         if self.llm_base_url and not self.llm_model:
-            raise ConfigError("llm_base_url is set but llm_model is empty: set KB_LLM_MODEL to the endpoint's model name")
+            raise ConfigError(
+                "llm_base_url is set but llm_model is empty: set KB_LLM_MODEL to the endpoint's model name"
+            )
 
     def as_dict(self) -> dict[str, Any]:
         """Every setting but the secrets (API keys), for the manifest and display."""

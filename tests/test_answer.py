@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import fake_settings
 
 from kb import answer
 from kb.answer import Abstain, Evidence, Limits, extractive
@@ -29,8 +28,8 @@ def evidence(question: str, hits: list[Hit]) -> Evidence:
     return Evidence(question, tuple(hits), EMBED.embed_queries([question])[0], terms, pairs)
 
 
-def ask(question: str, hits: list[Hit], limits: Limits = Limits(), across: bool | None = None):
-    return answer.extractive_answer(evidence(question, hits), EMBED.embed_sentences, limits, ALWAYS, across)
+def ask(question: str, hits: list[Hit], limits: Limits | None = None, across: bool | None = None):
+    return answer.extractive_answer(evidence(question, hits), EMBED.embed_sentences, limits or Limits(), ALWAYS, across)
 
 
 GRID = [

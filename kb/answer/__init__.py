@@ -41,7 +41,9 @@ class Abstain:
     sure_cosine: float = 0.86  # above this the meaning alone is enough
 
 
-def extractive_answer(ev: Evidence, embed: Embed, limits: Limits, abstain: Abstain, across: bool | None = None) -> Answer:
+def extractive_answer(
+    ev: Evidence, embed: Embed, limits: Limits, abstain: Abstain, across: bool | None = None
+) -> Answer:
     """Verbatim sentences of the best hits, grouped by region for questions about several places."""
     across = asks_across_regions(ev.question) if across is None else across
     cands = extractive.candidates(ev.question_vec, ev.hits, ev.terms, ev.pairs, embed, across)

@@ -188,7 +188,9 @@ def select(cands: Sequence[Candidate], limits: Limits, cut: float | None = None,
     chosen: list[Candidate] = []
     used = 0
     while pool and len(chosen) < limits.max_sentences:
-        best = max(pool, key=lambda c: c.score - MMR_LAMBDA * max((_overlap(c.pairs, k.pairs) for k in chosen), default=0))
+        best = max(
+            pool, key=lambda c: c.score - MMR_LAMBDA * max((_overlap(c.pairs, k.pairs) for k in chosen), default=0)
+        )
         pool.remove(best)
         if best.score < floor and len(chosen) >= limits.min_sentences:
             break

@@ -18,14 +18,16 @@ from typing import Protocol
 
 import numpy as np
 
-from kb.answer.extractive import Embed, region_group, render_text
+from kb.answer.extractive import Embed, region_group
 from kb.answer.sentences import END, split
 from kb.errors import KBError
 from kb.types import AnswerSentence, Hit
 
 OnToken = Callable[[str], None]
 
-_REFUSAL = re.compile(r"资料中没有|资料未提及|没有相关(内容|信息|资料)|无法回答|不能回答|无法根据|抱歉|i cannot|i can't|sorry", re.I)
+_REFUSAL = re.compile(
+    r"资料中没有|资料未提及|没有相关(内容|信息|资料)|无法回答|不能回答|无法根据|抱歉|i cannot|i can't|sorry", re.I
+)
 _UNIT = re.compile(rf"[^{END}\n]+[{END}]*(?:\s*\[\d+\])*")
 _MARK = re.compile(r"\[(\d+)\]")
 
