@@ -17,7 +17,7 @@ import pytest
 from conftest import answering
 
 from kb.answer import generate
-from kb.answer.generate import Check, checked, parse, pair_overlap
+from kb.answer.generate import Check, checked, pair_overlap, parse
 from kb.api import KnowledgeBase
 from kb.embed import FakeEmbedder
 from kb.settings import Settings
@@ -59,7 +59,9 @@ class Behaviour:
             pieces = [content[i : i + 7] for i in range(0, len(content), 7)]
             chunks = [json.dumps({"choices": [{"delta": {"content": p}}]}, ensure_ascii=False) for p in pieces]
             return 200, [f"data: {c}" for c in chunks] + ["data: [DONE]"]
-        return 200, json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}, ensure_ascii=False)
+        return 200, json.dumps(
+            {"choices": [{"message": {"role": "assistant", "content": content}}]}, ensure_ascii=False
+        )
 
 
 @pytest.fixture(scope="module")
