@@ -95,19 +95,16 @@ class KnowledgeBase:
         s = self.settings
         filters = merge_filters(filters, region, years, doc_type)
         across = answer.asks_across_regions(question)
-        pool = k or (s.answer_region_passages if across else s.answer_passages)
-        hits = self.search(question, k=pool, filters=filters, mode=mode)
-        live = self._open()
-        if not hits:
-            why = "筛选条件没有匹配任何段落，请放宽地区、年份或类型。" if filters else ""
-            return answer.not_found(question, hits, why)
-        missing = retrieve.regions_without_passages(live, question)
-        if missing and not filters:
-            return answer.not_found(question, hits, f"知识库中没有关于{'、'.join(missing)}的资料。")
-        terms, pairs = retrieve.question_weights(live, question, s)
-        embedder = self.embedder
-        ev = answer.Evidence(question, tuple(hits), embedder.embed_queries([question])[0], terms, pairs)
-        limits = answer.Limits(s.answer_max_chars, s.answer_max_sentences, s.answer_per_region)
+        ev = self.evidence(question, k or (s.answer_region_passages if across else s.answer_passages), filters, mode)
+        if isinstance(ev, Answer):
+            return ev
+        limits = answer.Limits(
+            s.answer_max_chars,
+            s.answer_max_sentences,
+            s.answer_per_region,
+            s.answer_max_regions,
+            s.answer_region_max_chars,
+        )
         abstain = answer.Abstain(s.answer_min_cosine, s.answer_min_words, s.answer_sure_cosine)
         result = answer.extractive_answer(ev, self._sentence_vectors, limits, abstain, across)
         if generate is False or (generate is None and not s.llm_enabled):
@@ -116,6 +113,25 @@ class KnowledgeBase:
         return answer.generated_answer(
             ev, self.generator, self._sentence_vectors, result, check, s.llm_passages, on_token
         )
+
+    def evidence(self, question: str, k: int, filters: Filters | None = None, mode: str | None = None):
+        """What an answer is made from: the ``k`` best hits and the question's vector and term weights.
+
+        Returns a not-found ``Answer`` instead when there is nothing to answer from: no hit
+        passes the filters, or the question names only places the index knows nothing about.
+        """
+        from kb import answer
+
+        hits = self.search(question, k=k, filters=filters, mode=mode)
+        if not hits:
+            why = "筛选条件没有匹配任何段落，请放宽地区、年份或类型。" if filters else ""
+            return answer.not_found(question, hits, why)
+        live = self._open()
+        missing = retrieve.regions_without_passages(live, question)
+        if missing and not filters:
+            return answer.not_found(question, hits, f"知识库中没有关于{'、'.join(missing)}的资料。")
+        terms, pairs = retrieve.question_weights(live, question, self.settings)
+        return answer.Evidence(question, tuple(hits), self.embedder.embed_queries([question])[0], terms, pairs)
 
     @property
     def generator(self):

@@ -33,7 +33,7 @@ MMR_LAMBDA = 0.7  # penalty × the candidate's character-pair overlap with an al
 MAX_SENTENCE_CHARS = 240  # longer spans (tables, run-ons, long lists) are not answer material
 DROP = 1.6  # stop adding sentences scoring this far below the best one
 SHORTLIST = 16  # sentences embedded per question (the cheap scores choose them)
-PER_GROUP_SHORTLIST, MAX_GROUPS = 3, 8  # the same, per region, for questions about several places
+PER_GROUP_SHORTLIST, MAX_GROUPS = 2, 10  # the same, per region, for questions about several places
 
 _ACROSS = re.compile(
     r"各地|各省|各市|各县|各区|哪些地方|哪些地区|哪些省|哪些城市|哪些县|其他地方|其他地区|其它地区|外地|"
@@ -50,6 +50,7 @@ class Limits:
     max_sentences: int = 6
     per_region: int = 2
     max_regions: int = 5
+    region_max_chars: int = 600  # the budget of an answer grouped by region
     min_sentences: int = 2  # taken (budget permitting) even when they score below the cut
 
 
@@ -121,7 +122,8 @@ def candidates(
     grams = np.array([_coverage(s.text, pairs) for _, s in spans])
     prior = _passage_prior(hits)[[i for i, _ in spans]]
     cheap = W_WORDS * _z(words) + W_PAIRS * _z(grams) + W_PASSAGE * prior
-    keep = _shortlist(cheap, [region_group(hits[i]) for i, _ in spans] if across else None, shortlist)
+    hit_of = [i for i, _ in spans]
+    keep = _shortlist(cheap, hit_of, [region_group(hits[i]) for i in hit_of] if across else None, shortlist)
     spans, words, grams, prior = [spans[j] for j in keep], words[keep], grams[keep], prior[keep]
     vecs = embed([s.text for _, s in spans])
     dense = vecs @ np.asarray(question_vec, dtype=np.float32).reshape(-1)
@@ -133,15 +135,23 @@ def candidates(
     return sorted(out, key=lambda c: -c.score)
 
 
-def _shortlist(cheap: np.ndarray, groups: list[str] | None, n: int) -> list[int]:
-    """Indices of the ``n`` best by the cheap score; with groups, the best few of each group instead."""
+def _shortlist(cheap: np.ndarray, hit_of: list[int], groups: list[str] | None, n: int) -> list[int]:
+    """Indices of the ``n`` best by the cheap score; with groups, the best few of each group instead.
+
+    Groups are admitted in the order of their best-ranked hit: the retriever judged the
+    whole passage, which is a steadier sign of a relevant place than one sentence's words.
+    """
     order = [int(j) for j in np.argsort(-cheap, kind="stable")]
     if groups is None:
         return order[:n]
+    first_hit: dict[str, int] = {}
+    for j in range(len(groups)):
+        first_hit[groups[j]] = min(first_hit.get(groups[j], hit_of[j]), hit_of[j])
+    admitted = set(sorted(first_hit, key=first_hit.get)[:MAX_GROUPS])
     seen: dict[str, int] = {}
     keep = []
     for j in order:
-        if seen.get(groups[j], 0) < PER_GROUP_SHORTLIST and (groups[j] in seen or len(seen) < MAX_GROUPS):
+        if groups[j] in admitted and seen.get(groups[j], 0) < PER_GROUP_SHORTLIST:
             seen[groups[j]] = seen.get(groups[j], 0) + 1
             keep.append(j)
     return keep
@@ -215,13 +225,15 @@ def in_source_order(chosen: Sequence[Candidate]) -> list[Chosen]:
 def by_region(cands: Sequence[Candidate], hits: Sequence[Hit], limits: Limits) -> list[Chosen]:
     """One paragraph per region, regions by their best sentence, at most ``per_region`` sentences each."""
     groups = _merge_nested(_groups(cands, hits))
-    order = sorted(groups, key=lambda g: (g == UNPLACED, -groups[g][0].score))
+    # places in the order the retriever found them: it judged whole passages, a steadier
+    # sign of a place with a relevant practice than one sentence's score
+    order = sorted(groups, key=lambda g: (g == UNPLACED, min(c.hit for c in groups[g])))
     out: list[Chosen] = []
     used, taken = 0, 0
     for name in order:
         if taken == limits.max_regions:
             break
-        budget = Limits(limits.max_chars - used, limits.per_region, limits.per_region, min_sentences=1)
+        budget = Limits(limits.region_max_chars - used, limits.per_region, limits.per_region, min_sentences=1)
         picked = select(groups[name], budget, cut=groups[name][0].score - DROP / 2, fit=bool(out))
         if not picked:
             continue
