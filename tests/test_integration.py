@@ -57,3 +57,36 @@ def test_paraphrase_set_quality_floor(seed_kb):
 def test_reingest_embeds_nothing(seed_kb):
     report = seed_kb.ingest([ROOT / "corpus"])
     assert report.embedded == 0 and report.count("unchanged") == 5
+
+
+# ---------------------------------------------------------------- answers (kb ask) with the real model
+
+
+@pytest.mark.parametrize(
+    ("question", "region", "words"),
+    [
+        ("宿豫区的民意访评中心是怎么督促部门整改的？", "江苏省宿迁市宿豫区", "民意访评中心"),
+        ("外来务工人员多的社区，怎么让新来的居民也参与管理？", "福建省三明市梅列区", "翁墩自管会"),
+        ("广饶县的县域治理中心整合了哪些职能", "山东省东营市广饶县", "县域治理"),
+    ],
+)
+def test_real_model_answers_cite_the_right_source_and_region(seed_kb, question, region, words):
+    a = seed_kb.ask(question, generate=False)
+    assert a.found and a.method == "extractive" and a.sentences
+    assert words in a.text
+    assert any(region in h.passage.regions for h in a.citations)
+    assert len(a.text) <= 600
+
+
+def test_real_model_groups_a_cross_region_answer_by_place(seed_kb):
+    a = seed_kb.ask("各地是怎么开展网格化管理的？", generate=False)
+    assert a.found and a.grouped
+    places = {s.group for s in a.sentences}
+    assert len(places) >= 2
+    assert any(p.startswith("浙江省舟山市") for p in places)
+
+
+@pytest.mark.parametrize("question", ["成都市的垃圾分类是怎么推进的？", "社区团购的团长需要到居委会登记备案吗"])
+def test_real_model_abstains_on_what_the_seeds_do_not_hold(seed_kb, question):
+    a = seed_kb.ask(question, generate=False)
+    assert not a.found and not a.citations and a.text.startswith("未找到相关内容")

@@ -11,7 +11,7 @@ Checks
   * kind "none": every city named in the query (from CITY_NAMES) and every key
     term listed in NONE_TERMS for that id is absent from the corpus
 Prints every failure and exits 1 if there is any.
-Run: python3 /work/answer_set/check.py [--verbose]
+Run: python3 benchmarks/data/check_answer_questions.py [--verbose]
 """
 
 import glob
@@ -21,8 +21,9 @@ import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SEED_DIRS = ["/work/shared/seeds", "/work/main/corpus"]
-REG_DIR = "/work/shared/corpus/regulations"
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SEED_DIRS = [os.path.join(_ROOT, "..", "shared", "seeds"), os.path.join(_ROOT, "corpus")]
+REG_DIR = os.path.join(_ROOT, "..", "shared", "corpus", "regulations")
 FILES = {
     "answer_questions.jsonl": "eval",
     "calibration_questions.jsonl": "calibration",
@@ -166,7 +167,7 @@ def main():
         counts = {k: 0 for k in KINDS}
         n_answerable = 0
         with open(path, encoding="utf-8") as f:
-            lines = [l for l in f if l.strip()]
+            lines = [row for row in f if row.strip()]
         for ln, line in enumerate(lines, 1):
             where = f"{fname}:{ln}"
             try:
@@ -235,8 +236,8 @@ def main():
                 if not hits:
                     errors.append(f"{where} fact NOT FOUND verbatim: {fact}")
                 elif verbose:
-                    names = [os.path.relpath(p, "/work") for p in hits]
-                    print(f"  {qid} {fact[:20]}… -> {names[:3]}{' +%d' % (len(names) - 3) if len(names) > 3 else ''}")
+                    names = [os.path.relpath(p, _ROOT) for p in hits]
+                    print(f"  {qid} {fact[:20]}… -> {names[:3]}{f' +{len(names) - 3}' if len(names) > 3 else ''}")
                 if nf and nf in nq:
                     errors.append(f"{where} fact copied verbatim into the query: {fact}")
         total = sum(counts.values())
