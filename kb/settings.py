@@ -143,6 +143,13 @@ class Settings:
 
 def _cast(f: dataclasses.Field, raw: str) -> Any:
     kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "str")
+    if kind == "bool":
+        value = raw.strip().lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"KB_{f.name.upper()} must be true or false; got {raw!r}")
     try:
         if kind == "int":
             return int(raw)
