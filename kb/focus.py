@@ -114,7 +114,7 @@ def _candidates(question: str) -> list[tuple[str, bool]]:
             run = bare[start:end]
             for s in range(0, len(run) - len(kind) - 1):
                 name = run[s:]
-                placed = bool(regions.find_regions(name[:6], subjects_only=False)) and s == 0
+                placed = s == 0 and bool(regions.find_regions(name[:6], subjects_only=False))
                 out.append((name, placed))
     return out
 
@@ -147,6 +147,9 @@ def named_documents(question: str, titles: tuple[tuple[str, str], ...]) -> Named
 
 # ---------------------------------------------------------------- verbatim phrases
 
+# ... and this share of the question: a question that is mostly a name (乡呼县应、上下联动机制)
+# names it; a long question sharing a legal phrase (签订无固定期限劳动合同) merely paraphrases.
+PHRASE_SHARE = 0.6
 PHRASE_MIN = 7  # characters (letters, digits, Han) a verbatim overlap needs to count as naming a phrase
 
 
@@ -172,7 +175,8 @@ def phrase_hits(question: str, texts: Iterable[tuple[int, str]]) -> set[int]:
     """Ids of the texts holding a quoted term or the question's longest verbatim phrase.
 
     Only the longest overlap found among the texts counts, and only from PHRASE_MIN
-    characters on, so a shared common word (人民法院) never reorders anything.
+    characters and PHRASE_SHARE of the question on, so a shared common word (人民法院) or a
+    legal phrase inside a long question never reorders anything.
     """
     texts = list(texts)
     quoted = [_squash(t) for t in quoted_terms(question)]
@@ -181,7 +185,7 @@ def phrase_hits(question: str, texts: Iterable[tuple[int, str]]) -> set[int]:
         return held
     overlaps = {vid: longest_overlap(question, text) for vid, text in texts}
     best = max((len(_meaningful(o)) for o in overlaps.values()), default=0)
-    if best < PHRASE_MIN:
+    if best < PHRASE_MIN or best < PHRASE_SHARE * len(_meaningful(_norm(question))):
         return set()
     return {vid for vid, o in overlaps.items() if len(_meaningful(o)) == best}
 
