@@ -137,8 +137,8 @@ def calibrate(kb: KnowledgeBase, questions: list[dict]) -> None:
     s = kb.settings
     signals = []
     for q in questions:
-        across = answer.asks_across_regions(q["query"])
-        ev = kb.evidence(q["query"], s.answer_region_passages if across else s.answer_passages)
+        across = answer.is_cross_region_question(q["query"])
+        ev = kb.evidence(q["query"], s.answer_region_passages if across else s.answer_passages, diverse=across)
         if isinstance(ev, Answer):  # nothing to answer from: abstains at any threshold
             signals.append((q, None))
             continue

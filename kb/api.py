@@ -62,15 +62,20 @@ class KnowledgeBase:
         region: str | Sequence[str] | None = None,
         years: tuple[int | None, int | None] | None = None,
         doc_type: str | Sequence[str] | None = None,
+        diverse: bool = False,
     ) -> list[Hit]:
-        """Best passages for ``query``; keyword filters are merged into ``filters``."""
+        """Best passages for ``query``; keyword filters are merged into ``filters``.
+
+        ``diverse`` spreads the top over documents and regions (for questions about several
+        places: ``kb.retrieve.is_cross_region_question``).
+        """
         filters = merge_filters(filters, region, years, doc_type)
         live = self._open()
         mode = mode or self.settings.mode
         embedder = None if mode == "bm25" else self.embedder
         if embedder is not None:
             retrieve.ensure_model(live, embedder)
-        return retrieve.search(live, embedder, query, self.settings, filters, k, mode)
+        return retrieve.search(live, embedder, query, self.settings, filters, k, mode, diverse=diverse)
 
     def ask(
         self,
@@ -94,8 +99,9 @@ class KnowledgeBase:
 
         s = self.settings
         filters = merge_filters(filters, region, years, doc_type)
-        across = answer.asks_across_regions(question)
-        ev = self.evidence(question, k or (s.answer_region_passages if across else s.answer_passages), filters, mode)
+        across = answer.is_cross_region_question(question)
+        pool = k or (s.answer_region_passages if across else s.answer_passages)
+        ev = self.evidence(question, pool, filters, mode, diverse=across)
         if isinstance(ev, Answer):
             return ev
         limits = answer.Limits(
@@ -114,7 +120,9 @@ class KnowledgeBase:
             ev, self.generator, self._sentence_vectors, result, check, s.llm_passages, on_token
         )
 
-    def evidence(self, question: str, k: int, filters: Filters | None = None, mode: str | None = None):
+    def evidence(
+        self, question: str, k: int, filters: Filters | None = None, mode: str | None = None, diverse: bool = False
+    ):
         """What an answer is made from: the ``k`` best hits and the question's vector and term weights.
 
         Returns a not-found ``Answer`` instead when there is nothing to answer from: no hit
@@ -122,7 +130,7 @@ class KnowledgeBase:
         """
         from kb import answer
 
-        hits = self.search(question, k=k, filters=filters, mode=mode)
+        hits = self.search(question, k=k, filters=filters, mode=mode, diverse=diverse)
         if not hits:
             why = "筛选条件没有匹配任何段落，请放宽地区、年份或类型。" if filters else ""
             return answer.not_found(question, hits, why)

@@ -84,12 +84,12 @@ def test_near_identical_sentences_are_said_once():
     ["各地是怎么开展网格化管理的", "哪些地方实行了网格化管理", "其他地区的网格化经验做法", "比较几个县的网格划分"],
 )
 def test_questions_about_several_places_are_recognised(question):
-    assert answer.asks_across_regions(question)
+    assert answer.is_cross_region_question(question)
 
 
 @pytest.mark.parametrize("question", ["网格员待遇低怎么办", "调解协议怎么申请司法确认", "广饶县的网格怎么划分"])
 def test_questions_about_one_thing_are_not(question):
-    assert not answer.asks_across_regions(question)
+    assert not answer.is_cross_region_question(question)
 
 
 def test_a_cross_region_answer_has_one_paragraph_per_region_led_by_its_name():

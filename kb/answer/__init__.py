@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from kb.answer import extractive, generate
-from kb.answer.extractive import Embed, Limits, asks_across_regions
+from kb.answer.extractive import Embed, Limits
+from kb.focus import is_cross_region_question
 from kb.types import Answer, Hit
 
 NOT_FOUND = "未找到相关内容。"
@@ -45,7 +46,7 @@ def extractive_answer(
     ev: Evidence, embed: Embed, limits: Limits, abstain: Abstain, across: bool | None = None
 ) -> Answer:
     """Verbatim sentences of the best hits, grouped by region for questions about several places."""
-    across = asks_across_regions(ev.question) if across is None else across
+    across = is_cross_region_question(ev.question) if across is None else across
     cands = extractive.candidates(ev.question_vec, ev.hits, ev.terms, ev.pairs, embed, across)
     if not cands or not relevant(cands, abstain):
         return not_found(ev.question, ev.hits)
@@ -135,7 +136,7 @@ __all__ = [
     "Evidence",
     "Limits",
     "answer_to_json",
-    "asks_across_regions",
+    "is_cross_region_question",
     "extractive_answer",
     "generated_answer",
     "not_found",

@@ -35,12 +35,6 @@ DROP = 1.6  # stop adding sentences scoring this far below the best one
 SHORTLIST = 16  # sentences embedded per question (the cheap scores choose them)
 PER_GROUP_SHORTLIST, MAX_GROUPS = 2, 10  # the same, per region, for questions about several places
 
-_ACROSS = re.compile(
-    r"各地|各省|各市|各县|各区|哪些地方|哪些地区|哪些省|哪些城市|哪些县|其他地方|其他地区|其它地区|外地|"
-    r"不同地区|不同地方|多地|地方经验|典型经验|经验做法|先进经验|怎么做的|是怎样做的|如何做的|"
-    r"比较|对比|异同|有什么不同|有何不同"
-)
-
 
 @dataclass(frozen=True)
 class Limits:
@@ -73,11 +67,6 @@ class Chosen:
     hit: int
     sentence: Sentence
     group: str | None = None
-
-
-def asks_across_regions(question: str) -> bool:
-    """Whether the question is about practices of several places (各地, 哪些地方, 经验做法, 比较…)."""
-    return bool(_ACROSS.search(question))
 
 
 def region_group(hit: Hit) -> str:
