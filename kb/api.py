@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from kb import index, retrieve, store
+from kb import index, library, regions, retrieve, store
+from kb.errors import KBError
 from kb.settings import Settings
-from kb.types import Document, Filters, Hit, Passage
+from kb.types import Document, Filters, Hit, Passage, Region
 
 
 class KnowledgeBase:
@@ -74,6 +75,87 @@ class KnowledgeBase:
 
     def document(self, doc_id: str) -> Document | None:
         return store.document(self._open().conn, doc_id)
+
+    # ------------------------------------------------------------ library views and changes (the app)
+
+    def passage(self, passage_id: str) -> Hit | None:
+        """One passage with its document, by passage id (as a rank-0 hit), or None."""
+        found = store.passage_by_id(self._open().conn, passage_id)
+        return Hit(found[0], found[1], 0.0, 0) if found else None
+
+    def neighbours(self, passage_id: str, before: int = 1, after: int = 1) -> list[Passage]:
+        """The passage and its neighbours in the same document (上下文), in reading order."""
+        found = store.passage_by_id(self._open().conn, passage_id)
+        if found is None:
+            return []
+        p = found[0]
+        return store.passages_around(self._open().conn, p.doc_id, p.seq, before, after)
+
+    def region_tree(self) -> dict[Region, dict[Region | None, list[Region]]]:
+        """province → city (None for a province-level mention) → counties, of every region the index is about."""
+        tree: dict[Region, dict[Region | None, list[Region]]] = {}
+        for code in store.distinct_region_codes(self._open().conn):
+            try:
+                region = regions.lookup(code)
+            except KeyError:
+                continue
+            chain = (*regions.ancestors(region), region)
+            province = chain[0]
+            city = next((r for r in chain if r.level == 2), None)
+            cities = tree.setdefault(province, {})
+            counties = cities.setdefault(city, [])
+            if region.level == 3 and region not in counties:
+                counties.append(region)
+        return tree
+
+    def year_range(self) -> tuple[int | None, int | None]:
+        """The earliest and latest document year in the index."""
+        return store.year_span(self._open().conn)
+
+    def files(self) -> dict[str, tuple[str, str | None, str | None]]:
+        """path → (status, error, ingested_at) of every indexed file."""
+        return store.file_states(self._open().conn)
+
+    def add_file(self, name: str, data: bytes) -> index.IngestReport:
+        """Save an uploaded file into the library folder (checked, safe name, no duplicate content) and ingest it.
+
+        A file that cannot be read is reported in the returned report and not kept on disk.
+        """
+        conn = store.connect(self.settings.index_dir)
+        try:
+            known = {r.content_hash: p for p, r in store.file_records(conn).items() if r.status == "ok"}
+        finally:
+            conn.close()
+        path = library.save_upload(name, data, self.settings, known)
+        try:
+            report = self.ingest([path])
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        if any(f.status == "error" for f in report.files):
+            path.unlink(missing_ok=True)
+        return report
+
+    def remove(self, target: str, delete_file: bool = False) -> index.IngestReport:
+        """Take a document (by id; a compilation part takes its whole file) or a file path out of the index.
+
+        With ``delete_file`` the file is also deleted when it lies in the library folder
+        (``corpus_dir``), so the next ingest of that folder does not bring it back.
+        """
+        doc = store.document(self._open().conn, target)
+        path = doc.path if doc else target
+        if path not in self.files():
+            raise KBError(f"“{target}”不在索引中：请刷新文档列表后再试")
+        self.close()
+        report = index.remove([path], self.settings, self.embedder, self._progress)
+        if delete_file and library.inside(path, self.settings.corpus_dir):
+            Path(path).unlink(missing_ok=True)
+        return report
+
+    def reindex(self) -> index.IngestReport:
+        """Bring the index up to date with the library folder and every other file it already holds."""
+        others = [p for p in self.files() if Path(p).exists() and not library.inside(p, self.settings.corpus_dir)]
+        return self.ingest([self.settings.corpus_dir, *others])
 
     def close(self) -> None:
         if self._live is not None:

@@ -28,3 +28,7 @@ class IndexStateError(KBError):
 
 class QueryError(KBError):
     """A search request is invalid (bad filter, unknown region, empty query…)."""
+
+
+class UploadError(KBError):
+    """An uploaded file was refused before ingest (type, size, name, duplicate)."""

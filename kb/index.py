@@ -397,3 +397,30 @@ def _drop_generation(index_dir: Path, gen: int) -> None:
     ]
     for name in names:
         (index_dir / name).unlink(missing_ok=True)
+
+
+def remove(
+    paths: Sequence[str], settings: Settings, embedder, progress: Progress | None = None
+) -> IngestReport:
+    """Take the files stored under ``paths`` (as `kb docs` shows them) out of the index, whether or
+    not they still exist on disk; a new generation is written as by ingest."""
+    started = time.perf_counter()
+    index_dir = Path(settings.index_dir)
+    conn = store.connect(index_dir)
+    try:
+        check_model(read_manifest(index_dir), embedder.name, embedder.dim, index_dir)
+        records = store.file_records(conn)
+        work = _Plan()
+        for path in dict.fromkeys(paths):
+            if path not in records:
+                raise KBError(f"{path} is not in the index; `kb docs` lists the indexed files")
+            work.removed.append(path)
+            work.results.append(FileResult(path, "removed", records[path].passages))
+        gen = int(store.get_meta(conn, "generation", "0"))
+        if work.removed:
+            _commit(conn, index_dir, gen, work, settings, embedder, progress)
+            gen += 1
+        totals = conn.execute("SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM passages)").fetchone()
+        return IngestReport(tuple(work.results), gen, 0, totals[0], totals[1], time.perf_counter() - started)
+    finally:
+        conn.close()

@@ -87,6 +87,8 @@ class Settings:
     hnsw_m: int = _opt(32, "HNSW graph degree (faiss_index=hnsw).")
     reranker: str = _opt("", "Optional sentence-transformers CrossEncoder name/path; empty = no reranking.")
     rerank_top: int = _opt(30, "Fused candidates passed to the reranker.")
+    upload_dir: str = _opt("", "Where files uploaded in the app are saved (empty = <corpus_dir>/uploads).")
+    upload_max_mb: int = _opt(50, "Largest file the app accepts for upload, in MB.")
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
@@ -118,6 +120,8 @@ class Settings:
                 raise ConfigError(f"{f.name} must be one of {', '.join(choices)}; got {getattr(self, f.name)!r}")
         if not 0 < self.chunk_min < self.chunk_max:
             raise ConfigError("chunk_min must be positive and smaller than chunk_max")
+        if self.upload_max_mb < 1:
+            raise ConfigError("upload_max_mb must be at least 1")
         if self.top_k < 1 or self.candidates < 1 or self.batch_size < 1:
             raise ConfigError("top_k, candidates and batch_size must be at least 1")
 

@@ -263,3 +263,39 @@ def hash_to_vid(conn: sqlite3.Connection, hashes: Iterable[str]) -> dict[str, in
         ):
             out[r["text_hash"]] = r["v"]
     return out
+
+
+# ---------------------------------------------------------------- app views (by passage id, facets)
+
+
+def passage_by_id(conn: sqlite3.Connection, passage_id: str) -> tuple[Passage, Document] | None:
+    """A passage and its document by the stable passage id, or None."""
+    row = conn.execute("SELECT * FROM passages WHERE passage_id=?", (passage_id,)).fetchone()
+    if row is None:
+        return None
+    return row_to_passage(row), _documents_by_id(conn, {row["doc_id"]})[row["doc_id"]]
+
+
+def passages_around(conn: sqlite3.Connection, doc_id: str, seq: int, before: int, after: int) -> list[Passage]:
+    """The passages of one document with ``seq`` in [seq-before, seq+after], in order."""
+    rows = conn.execute(
+        "SELECT * FROM passages WHERE doc_id=? AND seq BETWEEN ? AND ? ORDER BY seq",
+        (doc_id, seq - before, seq + after),
+    ).fetchall()
+    return [row_to_passage(r) for r in rows]
+
+
+def distinct_region_codes(conn: sqlite3.Connection) -> list[str]:
+    """Every division code some passage is about (own or inherited)."""
+    return [r["code"] for r in conn.execute("SELECT DISTINCT code FROM passage_regions ORDER BY code")]
+
+
+def year_span(conn: sqlite3.Connection) -> tuple[int | None, int | None]:
+    row = conn.execute("SELECT min(year) AS lo, max(year) AS hi FROM documents WHERE year IS NOT NULL").fetchone()
+    return (row["lo"], row["hi"]) if row else (None, None)
+
+
+def file_states(conn: sqlite3.Connection) -> dict[str, tuple[str, str | None, str | None]]:
+    """path → (status, error, ingested_at) of every file the index knows."""
+    rows = conn.execute("SELECT path, status, error, ingested_at FROM files").fetchall()
+    return {r["path"]: (r["status"], r["error"], r["ingested_at"]) for r in rows}
