@@ -399,9 +399,7 @@ def _drop_generation(index_dir: Path, gen: int) -> None:
         (index_dir / name).unlink(missing_ok=True)
 
 
-def remove(
-    paths: Sequence[str], settings: Settings, embedder, progress: Progress | None = None
-) -> IngestReport:
+def remove(paths: Sequence[str], settings: Settings, embedder, progress: Progress | None = None) -> IngestReport:
     """Take the files stored under ``paths`` (as `kb docs` shows them) out of the index, whether or
     not they still exist on disk; a new generation is written as by ingest."""
     started = time.perf_counter()

@@ -51,12 +51,10 @@ def get_kb() -> KnowledgeBase:
 
 
 def refresh() -> None:
-    """Forget the opened index and every cached view of it (after the library changed)."""
-    s = settings()
-    try:
-        _knowledge_base(s.index_dir, s.model, s.cache_dir).close()
-    except Exception:  # noqa: BLE001 - closing a stale handle must not stop the refresh
-        pass
+    """Forget the opened index and every cached view of it (after the library changed).
+
+    The old KnowledgeBase is not closed: another session may be answering with it right now;
+    it is released when the last reference goes."""
     _knowledge_base.clear()
     st.cache_data.clear()
 
@@ -102,7 +100,10 @@ class _ProgressEmbedder:
 def user_message(exc: BaseException) -> str:
     """A Chinese message saying what went wrong and what to do next (never a traceback)."""
     detail = str(exc)
-    if type(exc).__name__ in ("IndexLockedError", "LockError", "IndexBusyError") or "lock" in type(exc).__name__.lower():
+    if (
+        type(exc).__name__ in ("IndexLockedError", "LockError", "IndexBusyError")
+        or "lock" in type(exc).__name__.lower()
+    ):
         return f"索引正被另一个任务更新（{detail}）。下一步：等待它完成后再试；搜索仍可照常使用。"
     if isinstance(exc, UploadError):
         return detail

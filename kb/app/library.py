@@ -52,7 +52,8 @@ def page() -> None:
         doc = next(d for d in tops if d.doc_id == target)
         inside = library.inside(doc.path, s.corpus_dir)
         st.caption(
-            f"将从索引中移除 {doc.path}" + (f"，并删除 {s.corpus_dir}/ 中的这个文件。" if inside else "（文件本身保留）。")
+            f"将从索引中移除 {doc.path}"
+            + (f"，并删除 {s.corpus_dir}/ 中的这个文件。" if inside else "（文件本身保留）。")
         )
         sure = st.checkbox("确认删除", key="delete_sure")
         if st.button("删除", disabled=not sure, icon=":material/delete:"):
@@ -79,7 +80,12 @@ def upload(uploads) -> None:
             last = run_change(lambda w, f=f: w.add_file(f.name, f.getvalue()), f"正在索引 {f.name}…")
             bad = [r for r in last.files if r.status == "error"]
             if bad:
-                messages.append(("error", f"“{f.name}”无法读取：{bad[0].reason}。下一步：换用文字版 PDF、DOCX、TXT 或 HTML 后重新上传。"))
+                messages.append(
+                    (
+                        "error",
+                        f"“{f.name}”无法读取：{bad[0].reason}。下一步：换用文字版 PDF、DOCX、TXT 或 HTML 后重新上传。",
+                    )
+                )
             else:
                 messages.append(("success", f"“{f.name}”已加入文库（{sum(r.passages for r in last.files)} 个段落）。"))
         except Exception as exc:  # noqa: BLE001 - shown as a Chinese message with the next step

@@ -21,8 +21,12 @@ def page() -> None:
     for i, item in enumerate(list(items)):
         with st.container(border=True):
             head, up, down, drop = st.columns([8, 1, 1, 1])
-            head.markdown(f"**{i + 1}. {export.KIND_LABELS.get(item.kind, item.kind)}：{render.escape_md(item.title)}**")
-            up.button("上移", key=f"up-{i}", on_click=_move, args=(i, -1), disabled=i == 0, icon=":material/arrow_upward:")
+            head.markdown(
+                f"**{i + 1}. {export.KIND_LABELS.get(item.kind, item.kind)}：{render.escape_md(item.title)}**"
+            )
+            up.button(
+                "上移", key=f"up-{i}", on_click=_move, args=(i, -1), disabled=i == 0, icon=":material/arrow_upward:"
+            )
             down.button(
                 "下移",
                 key=f"down-{i}",
