@@ -12,10 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from kb import index, library, regions, retrieve, store
-from kb.errors import KBError
+from kb.errors import ConfigError, KBError
 from kb.settings import Settings
-from kb.types import Document, Filters, Hit, Passage, Region
+from kb.types import Answer, Document, Filters, Hit, Passage, Region
+
+SENTENCE_CACHE = 50_000  # sentence vectors kept between questions (~75 MB with e5-small)
 
 
 class KnowledgeBase:
@@ -33,6 +37,8 @@ class KnowledgeBase:
         self._embedder = embedder
         self._progress = progress
         self._live: retrieve.LiveIndex | None = None
+        self._generator = None
+        self._sentence_cache: dict[str, np.ndarray] = {}
 
     @property
     def embedder(self):
@@ -65,6 +71,79 @@ class KnowledgeBase:
         if embedder is not None:
             retrieve.ensure_model(live, embedder)
         return retrieve.search(live, embedder, query, self.settings, filters, k, mode)
+
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        mode: str | None = None,
+        region: str | Sequence[str] | None = None,
+        years: tuple[int | None, int | None] | None = None,
+        doc_type: str | Sequence[str] | None = None,
+        on_token: Callable[[str], None] | None = None,
+        generate: bool | None = None,
+    ) -> Answer:
+        """A cited answer: extractive by default, generated when an LLM endpoint is configured.
+
+        ``k`` is how many passages the answer may draw on (default: answer_passages, or
+        answer_region_passages for a question about several places). ``on_token`` receives
+        generated text as it streams; ``generate=False`` forces the extractive answer.
+        """
+        from kb import answer
+
+        s = self.settings
+        filters = merge_filters(filters, region, years, doc_type)
+        across = answer.asks_across_regions(question)
+        pool = k or (s.answer_region_passages if across else s.answer_passages)
+        hits = self.search(question, k=pool, filters=filters, mode=mode)
+        live = self._open()
+        if not hits:
+            why = "筛选条件没有匹配任何段落，请放宽地区、年份或类型。" if filters else ""
+            return answer.not_found(question, hits, why)
+        missing = retrieve.regions_without_passages(live, question)
+        if missing and not filters:
+            return answer.not_found(question, hits, f"知识库中没有关于{'、'.join(missing)}的资料。")
+        terms, pairs = retrieve.question_weights(live, question, s)
+        embedder = self.embedder
+        ev = answer.Evidence(question, tuple(hits), embedder.embed_queries([question])[0], terms, pairs)
+        limits = answer.Limits(s.answer_max_chars, s.answer_max_sentences, s.answer_per_region)
+        abstain = answer.Abstain(s.answer_min_cosine, s.answer_min_words, s.answer_sure_cosine)
+        result = answer.extractive_answer(ev, self._sentence_vectors, limits, abstain, across)
+        if generate is False or (generate is None and not s.llm_enabled):
+            return result
+        check = answer.generate.Check(s.llm_min_overlap, s.llm_min_cosine, s.llm_min_overlap_with_cosine)
+        return answer.generated_answer(
+            ev, self.generator, self._sentence_vectors, result, check, s.llm_passages, on_token
+        )
+
+    @property
+    def generator(self):
+        """The configured chat endpoint (``llm_base_url``); set it to a fake in tests."""
+        if self._generator is None:
+            from kb.answer.generate import OpenAICompatible
+
+            s = self.settings
+            if not s.llm_enabled:
+                raise ConfigError("no LLM endpoint configured: set KB_LLM_BASE_URL and KB_LLM_MODEL")
+            self._generator = OpenAICompatible(
+                s.llm_base_url, s.llm_model, s.llm_api_key, s.llm_timeout, s.llm_max_tokens, s.llm_temperature
+            )
+        return self._generator
+
+    @generator.setter
+    def generator(self, value) -> None:
+        self._generator = value
+
+    def _sentence_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of answer sentences, remembered across questions (the same passages come back often)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._sentence_cache]
+        if missing:
+            if len(self._sentence_cache) > SENTENCE_CACHE:
+                self._sentence_cache.clear()
+            self._sentence_cache.update(zip(missing, self.embedder.embed_sentences(missing), strict=True))
+        dim = self.embedder.dim
+        return np.array([self._sentence_cache[t] for t in texts], dtype=np.float32).reshape(len(texts), dim)
 
     def documents(self) -> list[tuple[Document, int]]:
         """(document, passage count) for every document and compilation part."""

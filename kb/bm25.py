@@ -143,3 +143,9 @@ def idf_of(index: BM25Index, term: str) -> float:
         return 0.0
     n, df = index.size, float(index.df[j])
     return math.log1p((n - df + 0.5) / (df + 0.5))
+
+
+def idf_of_unseen(index: BM25Index) -> float:
+    """The IDF a term found in no passage would have (the largest possible)."""
+    n = index.size
+    return math.log1p((n + 0.5) / 0.5)

@@ -1,9 +1,10 @@
 """The `kb` command. The only place (with the app) that turns KBError into user-facing text.
 
-kb                         index corpus/ (incrementally) and ask questions interactively
+kb                         index corpus/ (incrementally) and answer questions typed at a prompt
 kb ingest PATH…            add/update/remove files in the index
 kb docs | kb passages ID   list what is indexed
 kb search "问题" …          search with filters
+kb ask "问题" …             a cited answer (extractive; generated when an LLM endpoint is configured)
 kb eval QUERIES.jsonl      Recall/MRR/nDCG for every mode side by side
 kb settings                every setting, its KB_* variable and current value
 """
@@ -189,6 +190,46 @@ def format_hit(h, query: str = "") -> str:
     return f"{h.rank}. {' > '.join(p.heading_path)}\n    〔{meta}〕 {d.path}\n    {text}{dup}\n"
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    from kb.answer import answer_to_json
+    from kb.retrieve import hit_to_json
+
+    with _kb(args) as kb:
+        stream = None if args.json or args.extractive or not kb.settings.llm_enabled else _print_token
+        answer = kb.ask(
+            args.question, k=args.k, filters=filters_from(args), mode=args.mode, on_token=stream,
+            generate=False if args.extractive else None,
+        )  # fmt: skip
+    if args.json:
+        print(json.dumps(answer_to_json(answer, hit_to_json), ensure_ascii=False, indent=2))
+        return 0
+    if stream is not None:
+        print("\n")  # the streamed draft ends; the checked answer follows
+    print(format_answer(answer))
+    return 0
+
+
+def _print_token(piece: str) -> None:
+    print(piece, end="", flush=True)
+
+
+def format_answer(a) -> str:
+    """The answer with its [n] marks, how it was made, then the numbered sources."""
+    lines = [a.text, ""]
+    if a.notice:
+        lines.insert(0, f"（{a.notice}）")
+    if not a.found:
+        return "\n".join(lines).rstrip()
+    how = "由生成模型撰写，逐句核对" if a.method == "generated" else "摘录自原文"
+    lines.append(f"来源（{how}）：")
+    for n, h in enumerate(a.citations, 1):
+        d, p = h.document, h.passage
+        meta = "，".join(x for x in (d.author, d.date, "、".join(p.regions) or None) if x)
+        lines.append(f"[{n}] {' > '.join(p.heading_path)}" + (f"（{meta}）" if meta else ""))
+        lines.append(f"    {d.path}")
+    return "\n".join(lines)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from kb.evaluate import evaluate, format_table, read_questions
 
@@ -207,8 +248,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_settings(args: argparse.Namespace) -> int:
     current = Settings.load()
+    shown = current.as_dict()
     for name, env, _default, help in Settings.describe():
-        print(f"{name:<16} {env:<20} {getattr(current, name)!r:<36} {help}")
+        value = repr(shown[name]) if name in shown else ("'***'" if getattr(current, name) else "''")
+        print(f"{name:<16} {env:<20} {value:<36} {help}")
     return 0
 
 
@@ -223,7 +266,8 @@ def cmd_start(args: argparse.Namespace) -> int:
         if not sys.stdin.isatty():
             print('（标准输入不是终端：索引已建好。用 `kb search "问题"` 检索。）')
             return 0
-        print("\n输入问题回车检索（例：网格员待遇低、队伍不稳定怎么办？），空行退出。")
+        print("\n输入问题回车得到回答（例：网格员待遇低、队伍不稳定怎么办？）；输入 s 列出上一问的检索结果；空行退出。")
+        last = ""
         while True:
             try:
                 query = input("问> ").strip()
@@ -232,8 +276,16 @@ def cmd_start(args: argparse.Namespace) -> int:
             if not query:
                 break
             try:
-                for h in kb.search(query, k=5):
-                    print(format_hit(h, query))
+                if query.lower() == "s" and last:
+                    for h in kb.search(last, k=5):
+                        print(format_hit(h, last))
+                    continue
+                if args.hits:
+                    for h in kb.search(query, k=5):
+                        print(format_hit(h, query))
+                else:
+                    print(format_answer(kb.ask(query)) + "\n")
+                last = query
             except KBError as exc:
                 print(f"kb: {exc}")
     return 0
@@ -242,10 +294,24 @@ def cmd_start(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- parser
 
 
+def search_filters(p: argparse.ArgumentParser) -> None:
+    """--mode and the filters shared by `kb search` and `kb ask`."""
+    p.add_argument("--mode", choices=("hybrid", "dense", "bm25"))
+    p.add_argument("--region", action="append", help="region filter, hierarchical (山东省 includes 广饶县); repeatable")
+    p.add_argument("--year", help="year or range: 2021, 2018-2024, 2018-, -2020")
+    p.add_argument(
+        "--type",
+        action="append",
+        help="document type: regulation, research, survey, commentary, work_report, compilation, other",
+    )
+    p.add_argument("--doc", action="append", help="restrict to a document id (repeatable)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kb", description="治理知库：基层社会治理文档知识库")
     parser.add_argument("--index", help="index folder (default: KB_INDEX_DIR or ./index)")
     parser.add_argument("--model", help="embedding model (default: the embedded multilingual-e5-small)")
+    parser.add_argument("--hits", action="store_true", help="prompt: list search hits instead of answering")
     sub = parser.add_subparsers(dest="command")
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -273,17 +339,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="search passages")
     p.add_argument("query")
     p.add_argument("--k", type=int, default=10)
-    p.add_argument("--mode", choices=("hybrid", "dense", "bm25"))
-    p.add_argument("--region", action="append", help="region filter, hierarchical (山东省 includes 广饶县); repeatable")
-    p.add_argument("--year", help="year or range: 2021, 2018-2024, 2018-, -2020")
-    p.add_argument(
-        "--type",
-        action="append",
-        help="document type: regulation, research, survey, commentary, work_report, compilation, other",
-    )
-    p.add_argument("--doc", action="append", help="restrict to a document id (repeatable)")
+    search_filters(p)
     common(p)
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="a cited answer to a question")
+    p.add_argument("question")
+    p.add_argument("--k", type=int, help="passages the answer may draw on (default: answer_passages)")
+    p.add_argument("--extractive", action="store_true", help="never call the LLM endpoint, even when configured")
+    search_filters(p)
+    common(p)
+    p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help="Recall@1/5/10/100, MRR@10, nDCG@10 per mode")
     p.add_argument("queries")

@@ -45,6 +45,10 @@ class Embedder(Protocol):
         """float32 (n, dim), L2-normalised; the query prefix is applied here."""
         ...
 
+    def embed_sentences(self, texts: Sequence[str]) -> np.ndarray:
+        """Like ``embed_passages`` for a few short texts at question time (answer sentences): the fast path."""
+        ...
+
 
 # ----------------------------------------------------------------------------- fake
 
@@ -66,6 +70,9 @@ class FakeEmbedder:
         return self._embed(texts)
 
     def embed_queries(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
+        return self._embed(texts)
+
+    def embed_sentences(self, texts: Sequence[str]) -> np.ndarray:
         return self._embed(texts)
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -114,6 +121,15 @@ class SentenceTransformerEmbedder:
         if self.query_encoder is not None and 0 < len(prefixed) <= self.batch_size:
             return self.query_encoder(prefixed)
         return self.encode_raw(prefixed, progress_bar)
+
+    def embed_sentences(self, texts: Sequence[str]) -> np.ndarray:
+        """Passage-prefixed short texts through the question encoder (ONNX) when it is in use."""
+        prefixed = [self.passage_prefix + t for t in texts]
+        encoder = self.query_encoder
+        if encoder is None or not prefixed:
+            return self.encode_raw(prefixed)
+        step = self.batch_size
+        return np.vstack([encoder(prefixed[i : i + step]) for i in range(0, len(prefixed), step)])
 
     def encode_raw(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
         """Embed texts exactly as given (no prefix)."""

@@ -287,6 +287,30 @@ def search(
     return _hits(live, fused, detail, k)
 
 
+def question_weights(live: LiveIndex, query: str, settings: Settings) -> tuple[dict[str, float], dict[str, float]]:
+    """The question's words and character pairs → IDF over the index, for scoring answer sentences.
+
+    A word the index does not know gets the highest IDF: a question about something the
+    corpus never mentions should find little of itself in any sentence. Thesaurus
+    expansions count at ``synonym_weight``.
+    """
+    top = bm25.idf_of_unseen(live.bm25)
+    words = {t: bm25.idf_of(live.bm25, t) or top for t in tokenize(query)}
+    for term in expansions(query, settings.synonyms_file) if settings.synonym_weight > 0 else []:
+        for t in tokenize(term):
+            words.setdefault(t, settings.synonym_weight * (bm25.idf_of(live.bm25, t) or top))
+    top_pair = bm25.idf_of_unseen(live.bigram)
+    pairs = {g: bm25.idf_of(live.bigram, g) or top_pair for g in bigrams(query)}
+    return words, pairs
+
+
+def regions_without_passages(live: LiveIndex, query: str) -> list[str]:
+    """Regions the question names of which the index holds no passage (成都市 in a corpus without 成都)."""
+    named = regions.find_regions(query)
+    empty = [r.name for r in named if allowed_vids(live, Filters(regions=(r.name,))).size == 0]
+    return empty if len(empty) == len(named) else []
+
+
 def region_boost(live: LiveIndex, query: str, fused: list[tuple[int, float]], weight: float) -> list[tuple[int, float]]:
     """Lift candidates about a region the question names (own or inherited regions, any level below)."""
     named = regions.find_regions(query)

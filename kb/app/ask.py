@@ -8,7 +8,7 @@ import streamlit as st
 
 from kb import export, render
 from kb.app import common
-from kb.types import Answer, AnswerSentence, Filters, Hit
+from kb.types import Answer, Filters, Hit
 
 MODES = {"综合": "hybrid", "关键词": "bm25", "语义": "dense"}
 RESULT = "ask_result"
@@ -103,7 +103,7 @@ def answer_question(kb, question: str, mode: str, filters: Filters | None) -> di
 
     with st.spinner("正在检索和组织回答…"):
         hits = kb.search(question, k=CARDS, mode=mode, filters=filters)
-        answer = ask(kb, question, mode, filters, hits, on_token)
+        answer = kb.ask(question, mode=mode, filters=filters, on_token=on_token)
     stream.empty()
     return {
         "params": (question, mode, filters),
@@ -112,16 +112,6 @@ def answer_question(kb, question: str, mode: str, filters: Filters | None) -> di
         "hits": hits,
         "seconds": time.perf_counter() - started,
     }
-
-
-def ask(kb, question: str, mode: str, filters: Filters | None, hits: list[Hit], on_token) -> Answer:
-    """``KnowledgeBase.ask`` when this kb has it; until then the top passages as the answer."""
-    if hasattr(kb, "ask"):
-        return kb.ask(question, mode=mode, filters=filters, on_token=on_token)
-    top = hits[:3]
-    sentences = tuple(AnswerSentence(h.passage.text, (n,)) for n, h in enumerate(top, start=1))
-    text = "".join(f"{s.text}[{n}]" for n, s in enumerate(sentences, start=1))
-    return Answer(question, text or "未找到相关内容。", tuple(top), sentences, found=bool(top))
 
 
 def show_answer(answer: Answer, question: str, seconds: float) -> None:

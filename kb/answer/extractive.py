@@ -1,0 +1,280 @@
+"""The extractive answer: the few sentences of the best passages that answer the question.
+
+Every sentence is a verbatim span of the passage it cites (``sentences.split``), so the
+answer can never say more than its sources. Sentences are scored against the question by
+meaning (e5 vectors of the sentences, computed on demand) and by the question's weighted
+words and character pairs, lifted by how well their passage ranked; a maximal-marginal-
+relevance pass keeps near-repeats out. Within one source the document's own order is kept.
+
+Questions about practices across places get one short paragraph per region instead, led
+by the region's name, so four places are not crowded out by four sentences of one of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from kb import regions
+from kb.answer.sentences import Sentence, split
+from kb.types import AnswerSentence, Hit
+
+NATIONAL = "国家层面"
+UNPLACED = "未注明地区"
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+
+# weights of the sentence score's parts (z-scored over the candidates of one question)
+W_DENSE, W_WORDS, W_PAIRS, W_PASSAGE = 1.0, 0.7, 0.5, 0.8
+MMR_LAMBDA = 0.7  # penalty × the candidate's character-pair overlap with an already chosen sentence
+MAX_SENTENCE_CHARS = 240  # longer spans (tables, run-ons, long lists) are not answer material
+DROP = 1.6  # stop adding sentences scoring this far below the best one
+SHORTLIST = 16  # sentences embedded per question (the cheap scores choose them)
+PER_GROUP_SHORTLIST, MAX_GROUPS = 3, 8  # the same, per region, for questions about several places
+
+_ACROSS = re.compile(
+    r"各地|各省|各市|各县|各区|哪些地方|哪些地区|哪些省|哪些城市|哪些县|其他地方|其他地区|其它地区|外地|"
+    r"不同地区|不同地方|多地|地方经验|典型经验|经验做法|先进经验|怎么做的|是怎样做的|如何做的|"
+    r"比较|对比|异同|有什么不同|有何不同"
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much answer to give (from Settings: answer_max_chars, answer_max_sentences, answer_per_region)."""
+
+    max_chars: int = 400
+    max_sentences: int = 6
+    per_region: int = 2
+    max_regions: int = 5
+    min_sentences: int = 2  # taken (budget permitting) even when they score below the cut
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of one hit, with its score against the question."""
+
+    hit: int  # index into the hits
+    sentence: Sentence
+    score: float
+    pairs: frozenset[str]
+    dense: float = 0.0  # cosine with the question
+    words: float = 0.0  # weighted share of the question's words it contains
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """A selected sentence and the region group it leads or belongs to."""
+
+    hit: int
+    sentence: Sentence
+    group: str | None = None
+
+
+def asks_across_regions(question: str) -> bool:
+    """Whether the question is about practices of several places (各地, 哪些地方, 经验做法, 比较…)."""
+    return bool(_ACROSS.search(question))
+
+
+def region_group(hit: Hit) -> str:
+    """The region a hit's paragraph goes under: its most specific region; 国家层面 for national law."""
+    p = hit.passage
+    names = p.own_regions or p.regions
+    if names:
+        return max(names, key=lambda n: (_level(n), -names.index(n)))
+    if hit.document.doc_type == "regulation":
+        return NATIONAL
+    return UNPLACED
+
+
+def _level(name: str) -> int:
+    found = regions.resolve(name)
+    return found.level if found else 0
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def candidates(
+    question_vec: np.ndarray,
+    hits: Sequence[Hit],
+    terms: dict[str, float],
+    pairs: dict[str, float],
+    embed: Embed,
+    across: bool = False,
+    shortlist: int = SHORTLIST,
+) -> list[Candidate]:
+    """The most promising sentences of ``hits`` with their combined score, best first.
+
+    ``terms`` and ``pairs`` weigh the question's words and character pairs (IDF); a
+    sentence's lexical scores are the weighted share of them it contains. Embedding every
+    sentence of 30 passages would cost seconds, so only a shortlist chosen by the cheap
+    scores (per region when ``across``) is embedded and scored by meaning too.
+    """
+    spans = [(i, s) for i, h in enumerate(hits) for s in split(h.passage.text) if len(s.text) <= MAX_SENTENCE_CHARS]
+    if not spans:
+        return []
+    words = np.array([_coverage(s.text, terms) for _, s in spans])
+    grams = np.array([_coverage(s.text, pairs) for _, s in spans])
+    prior = _passage_prior(hits)[[i for i, _ in spans]]
+    cheap = W_WORDS * _z(words) + W_PAIRS * _z(grams) + W_PASSAGE * prior
+    keep = _shortlist(cheap, [region_group(hits[i]) for i, _ in spans] if across else None, shortlist)
+    spans, words, grams, prior = [spans[j] for j in keep], words[keep], grams[keep], prior[keep]
+    vecs = embed([s.text for _, s in spans])
+    dense = vecs @ np.asarray(question_vec, dtype=np.float32).reshape(-1)
+    score = W_DENSE * _z(dense) + W_WORDS * _z(words) + W_PAIRS * _z(grams) + W_PASSAGE * prior
+    out = [
+        Candidate(i, s, float(x), frozenset(_pairs(s.text)), float(d), float(w))
+        for (i, s), x, d, w in zip(spans, score, dense, words, strict=True)
+    ]
+    return sorted(out, key=lambda c: -c.score)
+
+
+def _shortlist(cheap: np.ndarray, groups: list[str] | None, n: int) -> list[int]:
+    """Indices of the ``n`` best by the cheap score; with groups, the best few of each group instead."""
+    order = [int(j) for j in np.argsort(-cheap, kind="stable")]
+    if groups is None:
+        return order[:n]
+    seen: dict[str, int] = {}
+    keep = []
+    for j in order:
+        if seen.get(groups[j], 0) < PER_GROUP_SHORTLIST and (groups[j] in seen or len(seen) < MAX_GROUPS):
+            seen[groups[j]] = seen.get(groups[j], 0) + 1
+            keep.append(j)
+    return keep
+
+
+def _coverage(text: str, weights: dict[str, float]) -> float:
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in text) / total if total else 0.0
+
+
+def _passage_prior(hits: Sequence[Hit]) -> np.ndarray:
+    """0…1 by rank: the retriever's judgement of the whole passage."""
+    n = len(hits)
+    return np.array([1.0 - i / max(n, 1) for i in range(n)], dtype=np.float64)
+
+
+def _z(v: np.ndarray) -> np.ndarray:
+    v = v.astype(np.float64)
+    sd = v.std()
+    return (v - v.mean()) / sd if sd > 1e-9 else np.zeros_like(v)
+
+
+def _pairs(text: str) -> list[str]:
+    chars = [c for c in text if c.isalnum()]
+    return [a + b for a, b in zip(chars, chars[1:], strict=False)]
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+
+
+# ---------------------------------------------------------------- selection
+
+
+def select(cands: Sequence[Candidate], limits: Limits, cut: float | None = None, fit: bool = False) -> list[Candidate]:
+    """Maximal-marginal-relevance choice within the character and sentence budget.
+
+    The first sentence is always taken unless ``fit`` (then it too must fit the budget).
+    """
+    pool = list(cands)
+    if not pool:
+        return []
+    floor = pool[0].score - DROP if cut is None else cut
+    chosen: list[Candidate] = []
+    used = 0
+    while pool and len(chosen) < limits.max_sentences:
+        best = max(
+            pool, key=lambda c: c.score - MMR_LAMBDA * max((_overlap(c.pairs, k.pairs) for k in chosen), default=0)
+        )
+        pool.remove(best)
+        if best.score < floor and len(chosen) >= limits.min_sentences:
+            break
+        if any(_overlap(best.pairs, k.pairs) > 0.8 for k in chosen):
+            continue  # the same sentence from another copy of the text
+        if (chosen or fit) and used + len(best.sentence.text) > limits.max_chars:
+            continue
+        chosen.append(best)
+        used += len(best.sentence.text)
+    return chosen
+
+
+def in_source_order(chosen: Sequence[Candidate]) -> list[Chosen]:
+    """Sources by their best sentence; within a source, the document's own order."""
+    first: dict[int, int] = {}
+    for rank, c in enumerate(chosen):
+        first.setdefault(c.hit, rank)
+    ordered = sorted(chosen, key=lambda c: (first[c.hit], c.sentence.start))
+    return [Chosen(c.hit, c.sentence) for c in ordered]
+
+
+def by_region(cands: Sequence[Candidate], hits: Sequence[Hit], limits: Limits) -> list[Chosen]:
+    """One paragraph per region, regions by their best sentence, at most ``per_region`` sentences each."""
+    groups = _merge_nested(_groups(cands, hits))
+    order = sorted(groups, key=lambda g: (g == UNPLACED, -groups[g][0].score))
+    out: list[Chosen] = []
+    used, taken = 0, 0
+    for name in order:
+        if taken == limits.max_regions:
+            break
+        budget = Limits(limits.max_chars - used, limits.per_region, limits.per_region, min_sentences=1)
+        picked = select(groups[name], budget, cut=groups[name][0].score - DROP / 2, fit=bool(out))
+        if not picked:
+            continue
+        out += [Chosen(c.hit, c.sentence, name) for c in sorted(picked, key=lambda c: (c.hit, c.sentence.start))]
+        used += sum(len(c.sentence.text) for c in picked)
+        taken += 1
+    return out
+
+
+def _groups(cands: Sequence[Candidate], hits: Sequence[Hit]) -> dict[str, list[Candidate]]:
+    groups: dict[str, list[Candidate]] = {}
+    for c in cands:
+        groups.setdefault(region_group(hits[c.hit]), []).append(c)
+    return groups
+
+
+def _merge_nested(groups: dict[str, list[Candidate]]) -> dict[str, list[Candidate]]:
+    """A county's sentences join its city's paragraph when both answer (舟山市普陀区 → 舟山市).
+
+    Provinces keep their own paragraph: a provincial regulation and a city's practice are
+    two answers, not one.
+    """
+    out: dict[str, list[Candidate]] = {}
+    for name in sorted(groups, key=len):
+        parent = next((g for g in out if name.startswith(g) and _level(g) >= 2), None)
+        out.setdefault(parent or name, []).extend(groups[name])
+    return {g: sorted(cs, key=lambda c: -c.score) for g, cs in out.items()}
+
+
+# ---------------------------------------------------------------- composing
+
+
+def compose(chosen: Sequence[Chosen], hits: Sequence[Hit]) -> tuple[str, tuple[AnswerSentence, ...], tuple[Hit, ...]]:
+    """Answer text with ``[n]`` marks, its sentences, and the cited hits numbered by first use."""
+    number: dict[int, int] = {}
+    sentences: list[AnswerSentence] = []
+    for c in chosen:
+        n = number.setdefault(c.hit, len(number) + 1)
+        sentences.append(AnswerSentence(c.sentence.text, (n,), True, c.group))
+    text = render_text(sentences)
+    cited = tuple(hits[i] for i in sorted(number, key=number.get))
+    return text, tuple(sentences), cited
+
+
+def render_text(sentences: Sequence[AnswerSentence]) -> str:
+    """Sentences with their marks; a new paragraph, led by the region, where the group changes."""
+    parts: list[str] = []
+    group: str | None = None
+    for s in sentences:
+        marks = "".join(f"[{n}]" for n in s.citations)
+        flag = "" if s.supported else "〔未核实〕"
+        if s.group is not None and s.group != group:
+            parts.append(("\n" if parts else "") + f"{s.group}：")
+            group = s.group
+        parts.append(re.sub(r"\s*\n\s*", "", s.text) + marks + flag)
+    return "".join(parts)

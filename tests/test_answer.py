@@ -1,0 +1,175 @@
+"""kb.answer: extractive answers (verbatim, cited, grouped by region), abstention, citation numbering."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from kb import answer
+from kb.answer import Abstain, Evidence, Limits, extractive
+from kb.api import KnowledgeBase
+from kb.embed import FakeEmbedder
+from kb.types import Document, Hit, Passage
+
+EMBED = FakeEmbedder(64)
+ALWAYS = Abstain(min_cosine=-1.0, min_words=0.0, sure_cosine=-1.0)
+
+
+def hit(n: int, text: str, regions: tuple[str, ...] = (), doc_type: str = "survey", doc: str | None = None) -> Hit:
+    doc_id = doc or f"d{n}"
+    p = Passage(f"p{n}", doc_id, n, text, (f"文档{doc_id}",), regions, regions)
+    return Hit(p, Document(doc_id, f"{doc_id}.txt", f"文档{doc_id}", doc_type=doc_type), 1.0 / (n + 1), n + 1)
+
+
+def evidence(question: str, hits: list[Hit]) -> Evidence:
+    terms = {t: 1.0 for t in re.findall(r"[\u4e00-\u9fff]{2}", question)}
+    pairs = {question[i : i + 2]: 1.0 for i in range(len(question) - 1)}
+    return Evidence(question, tuple(hits), EMBED.embed_queries([question])[0], terms, pairs)
+
+
+def ask(question: str, hits: list[Hit], limits: Limits | None = None, across: bool | None = None):
+    return answer.extractive_answer(evidence(question, hits), EMBED.embed_sentences, limits or Limits(), ALWAYS, across)
+
+
+GRID = [
+    hit(0, "广饶县建立942个网格，每个网格配备1名专职网格员。网格员每周走访群众。", ("山东省东营市广饶县",)),
+    hit(1, "舟山市推行网格化管理、组团式服务，以100至150户为单元划分网格。", ("浙江省舟山市",)),
+    hit(2, "三明市梅列区推行“三长制”，由街长、巷长、楼长分片负责。", ("福建省三明市梅列区",)),
+    hit(3, "第十条 县级以上人民政府应当加强网格化服务管理工作。", (), "regulation"),
+]
+
+
+def test_sentences_cite_the_passage_they_come_from_and_are_verbatim():
+    a = ask("网格怎么划分，网格员怎么配备", GRID)
+    assert a.found and a.method == "extractive" and a.sentences
+    for s in a.sentences:
+        (n,) = s.citations
+        assert s.text in a.citations[n - 1].passage.text
+
+
+def test_citations_are_numbered_in_order_of_first_use():
+    a = ask("网格怎么划分，网格员怎么配备", GRID, Limits(max_chars=1000, max_sentences=8))
+    firsts = []
+    for s in a.sentences:
+        firsts += [n for n in s.citations if n not in firsts]
+    assert firsts == list(range(1, len(a.citations) + 1))
+    marks = [int(m) for m in re.findall(r"\[(\d+)\]", a.text)]
+    assert list(dict.fromkeys(marks)) == firsts
+    assert len({h.passage.passage_id for h in a.citations}) == len(a.citations)
+
+
+def test_one_sources_sentences_keep_the_documents_order():
+    text = "第一步，成立网格工作领导小组。第二步，划分网格并配备网格员。第三步，网格员每周入户走访。"
+    a = ask("网格工作怎么开展，网格员入户走访", [hit(0, text)], Limits(max_chars=1000, max_sentences=5))
+    starts = [text.index(s.text) for s in a.sentences]
+    assert starts == sorted(starts) and len(starts) >= 2
+
+
+def test_the_budget_bounds_the_answer():
+    long = "".join(f"第{n}项措施是加强网格员培训和网格化管理。" for n in range(40))
+    a = ask("网格员培训", [hit(0, long)], Limits(max_chars=60, max_sentences=10))
+    assert 0 < sum(len(s.text) for s in a.sentences) <= 60
+
+
+def test_near_identical_sentences_are_said_once():
+    same = "舟山市推行网格化管理、组团式服务，以100至150户为单元划分网格。"
+    a = ask("网格化管理、组团式服务", [hit(0, same, ("浙江省舟山市",)), hit(1, same, ("浙江省舟山市",))])
+    assert len(a.sentences) == 1
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["各地是怎么开展网格化管理的", "哪些地方实行了网格化管理", "其他地区的网格化经验做法", "比较几个县的网格划分"],
+)
+def test_questions_about_several_places_are_recognised(question):
+    assert answer.asks_across_regions(question)
+
+
+@pytest.mark.parametrize("question", ["网格员待遇低怎么办", "调解协议怎么申请司法确认", "广饶县的网格怎么划分"])
+def test_questions_about_one_thing_are_not(question):
+    assert not answer.asks_across_regions(question)
+
+
+def test_a_cross_region_answer_has_one_paragraph_per_region_led_by_its_name():
+    a = ask("各地是怎么开展网格化管理的", GRID)
+    assert a.grouped
+    groups = [s.group for s in a.sentences]
+    assert len(set(groups)) >= 3
+    for name in dict.fromkeys(groups):
+        assert sum(g == name for g in groups) <= 2
+        assert f"{name}：" in a.text
+    paragraphs = a.text.split("\n")
+    assert len(paragraphs) == len(set(groups))
+
+
+def test_national_law_forms_its_own_group():
+    a = ask("各地是怎么开展网格化服务管理工作的", GRID, Limits(max_chars=1000))
+    assert extractive.NATIONAL in {s.group for s in a.sentences}
+
+
+def test_a_county_joins_its_citys_paragraph():
+    hits = [
+        hit(0, "舟山市推行网格化管理、组团式服务，把乡镇划分成若干网格。", ("浙江省舟山市",)),
+        hit(1, "普陀区桃花镇的网格服务团队每月走访网格内群众。", ("浙江省舟山市普陀区",)),
+        hit(2, "广饶县建立942个网格，每个网格配备专职网格员。", ("山东省东营市广饶县",)),
+    ]
+    a = ask("各地网格化管理怎么做的", hits, Limits(max_chars=1000))
+    assert {s.group for s in a.sentences} == {"浙江省舟山市", "山东省东营市广饶县"}
+
+
+def test_region_group_prefers_the_most_specific_own_region():
+    h = hit(0, "x", ("浙江省", "浙江省舟山市普陀区", "浙江省舟山市"))
+    assert extractive.region_group(h) == "浙江省舟山市普陀区"
+    assert extractive.region_group(hit(1, "x")) == extractive.UNPLACED
+    assert extractive.region_group(hit(2, "x", doc_type="regulation")) == extractive.NATIONAL
+
+
+def test_weak_evidence_abstains_and_cites_nothing():
+    ev = evidence("网格怎么划分", GRID)
+    strict = Abstain(min_cosine=0.999, min_words=1.0, sure_cosine=0.999)
+    a = answer.extractive_answer(ev, EMBED.embed_sentences, Limits(), strict)
+    assert not a.found and not a.citations and not a.sentences
+    assert a.text.startswith(answer.NOT_FOUND) and "最接近的内容" in a.text
+    assert a.suggestions
+
+
+def test_no_hits_is_not_found():
+    a = answer.extractive_answer(evidence("网格", []), EMBED.embed_sentences, Limits(), ALWAYS)
+    assert not a.found and a.citations == ()
+
+
+# ---------------------------------------------------------------- through the API, on the session index
+
+
+@pytest.fixture(scope="module")
+def kb(built_index):
+    with KnowledgeBase(settings=built_index.settings, embedder=built_index.embedder) as opened:
+        yield opened
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["网格员的职责有哪些", "调解协议书应当载明哪些事项", "信访事项怎么办理", "各地在矛盾纠纷化解上有哪些做法"],
+)
+def test_api_answers_cite_passages_of_the_index(kb, question):
+    a = kb.ask(question, generate=False)
+    assert a.question == question and a.method == "extractive"
+    if a.found:
+        assert a.citations and all(s.citations for s in a.sentences)
+        assert all(len(s.citations) == 1 for s in a.sentences)
+
+
+def test_api_region_filter_restricts_the_sources(kb):
+    a = kb.ask("网格员的职责有哪些", region="山东省", generate=False)
+    assert all(any(r.startswith("山东省") for r in h.passage.regions) for h in a.citations)
+
+
+def test_api_a_filter_matching_nothing_says_so(kb):
+    a = kb.ask("网格员的职责", years=(1900, 1901), generate=False)
+    assert not a.found and "筛选条件" in a.text
+
+
+def test_api_a_city_absent_from_the_index_is_not_answered_from_elsewhere(kb):
+    a = kb.ask("哈尔滨市是怎么搞网格化管理的", generate=False)
+    assert not a.found and "哈尔滨" in a.text and not a.citations
