@@ -233,8 +233,9 @@ class KnowledgeBase:
 
     def reindex(self) -> index.IngestReport:
         """Bring the index up to date with the library folder and every other file it already holds."""
-        others = [p for p in self.files() if Path(p).exists() and not library.inside(p, self.settings.corpus_dir)]
-        return self.ingest([self.settings.corpus_dir, *others])
+        corpus = self.settings.corpus_dir
+        others = [p for p in self.files() if Path(p).exists() and not library.inside(p, corpus)]
+        return self.ingest([corpus, *others] if Path(corpus).is_dir() else others)
 
     def close(self) -> None:
         if self._live is not None:

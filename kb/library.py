@@ -27,7 +27,7 @@ def upload_folder(settings: Settings) -> Path:
 
 def safe_name(name: str) -> str:
     """A file name that cannot leave its folder or confuse a shell: the base name only,
-    letters (Chinese included), digits, ``.-_()（）`` kept, anything else turned into ``_``."""
+    NFKC-normalised (（）→ ()), letters (Chinese included), digits, ``.-_()`` kept, anything else turned into ``_``."""
     base = unicodedata.normalize("NFKC", re.split(r"[\\/]", name or "")[-1]).strip()
     stem, dot, ext = base.rpartition(".")
     if not dot:

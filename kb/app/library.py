@@ -41,7 +41,7 @@ def page() -> None:
         "内容与已有文件相同的会被拒绝。上传和索引期间，检索照常使用原来的索引。"
     )
     uploads = st.file_uploader("选择文件", type=kinds, accept_multiple_files=True, key="uploads")
-    if uploads and st.button("上传并索引", type="primary", icon=":material/upload:"):
+    if uploads and st.button("上传并索引", type="primary", icon=":material/upload:", key="upload_go"):
         upload(uploads)
 
     st.subheader("删除文档")
@@ -56,12 +56,12 @@ def page() -> None:
             + (f"，并删除 {s.corpus_dir}/ 中的这个文件。" if inside else "（文件本身保留）。")
         )
         sure = st.checkbox("确认删除", key="delete_sure")
-        if st.button("删除", disabled=not sure, icon=":material/delete:"):
+        if st.button("删除", disabled=not sure, icon=":material/delete:", key="delete_go"):
             change(lambda w: w.remove(target, delete_file=True), f"已删除“{doc.title}”。")
 
     st.subheader("重新索引")
     st.caption(f"按 {s.corpus_dir}/ 和索引中其他文件的当前内容更新索引：只处理新增、修改和已删除的文件。")
-    if st.button("重新索引", icon=":material/refresh:"):
+    if st.button("重新索引", icon=":material/refresh:", key="reindex_go"):
         change(lambda w: w.reindex(), "索引已更新。")
 
     show_report(st.session_state.get(REPORT))
