@@ -73,6 +73,11 @@ def fake_settings(**changes) -> Settings:
     return Settings(model="fake").replace(**changes)
 
 
+def answering(settings: Settings) -> Settings:
+    """``settings`` with abstention off: its thresholds are calibrated for e5, not the fake embedder."""
+    return settings.replace(answer_min_cosine=-1.0, answer_min_words=0.0, answer_sure_cosine=-1.0)
+
+
 @pytest.fixture(scope="session")
 def parsed_seeds(seed_dir: Path) -> dict[str, Parsed]:
     """Each seed run through the pipeline with default chunk sizes, keyed by 000 … 004."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import answering
 
 from kb import answer
 from kb.answer import Abstain, Evidence, Limits, extractive
@@ -144,7 +145,7 @@ def test_no_hits_is_not_found():
 
 @pytest.fixture(scope="module")
 def kb(built_index):
-    with KnowledgeBase(settings=built_index.settings, embedder=built_index.embedder) as opened:
+    with KnowledgeBase(settings=answering(built_index.settings), embedder=built_index.embedder) as opened:
         yield opened
 
 
@@ -154,10 +155,9 @@ def kb(built_index):
 )
 def test_api_answers_cite_passages_of_the_index(kb, question):
     a = kb.ask(question, generate=False)
-    assert a.question == question and a.method == "extractive"
-    if a.found:
-        assert a.citations and all(s.citations for s in a.sentences)
-        assert all(len(s.citations) == 1 for s in a.sentences)
+    assert a.question == question and a.method == "extractive" and a.found
+    assert a.citations and all(len(s.citations) == 1 for s in a.sentences)
+    assert a.grouped == ("各地" in question)
 
 
 def test_api_region_filter_restricts_the_sources(kb):

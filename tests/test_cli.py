@@ -290,3 +290,53 @@ def test_parse_years(text, years):
 def test_parse_years_rejects_garbage():
     with pytest.raises(KBError):
         parse_years("20x1")
+
+
+# ---------------------------------------------------------------- ask
+
+
+@pytest.fixture
+def answering_env(monkeypatch):
+    """Abstention off (its thresholds are calibrated for e5, not the fake model)."""
+    monkeypatch.setenv("KB_ANSWER_MIN_COSINE", "-1")
+    monkeypatch.setenv("KB_ANSWER_SURE_COSINE", "-1")
+    monkeypatch.setenv("KB_ANSWER_MIN_WORDS", "0")
+
+
+def test_ask_prints_the_answer_with_marks_then_numbered_sources(built_index, capsys, answering_env):
+    code, out, err = run(capsys, "ask", "调解协议书应当载明哪些事项", "--index", built_index.index_dir)
+    assert code == 0, err
+    answer, _, sources = out.partition("来源（摘录自原文）：")
+    assert re.search(r"\[1\]", answer)
+    numbered = re.findall(r"^\[(\d+)\] (.+)$", sources, re.M)
+    assert [int(n) for n, _ in numbered] == list(range(1, len(numbered) + 1))
+    assert all(">" in title or title for _, title in numbered)
+
+
+def test_ask_json_has_sentences_citations_and_how_it_was_made(built_index, capsys, answering_env):
+    data = run_json(capsys, "ask", "各地在矛盾纠纷化解上有哪些做法", "--index", built_index.index_dir)
+    assert data["method"] == "extractive" and data["found"] and data["grouped"]
+    assert {"text", "citations", "sentences", "notice", "suggestions"} <= set(data)
+    assert [c["number"] for c in data["citations"]] == list(range(1, len(data["citations"]) + 1))
+    for s in data["sentences"]:
+        assert s["supported"] and s["group"] and s["citations"]
+        cited = data["citations"][s["citations"][0] - 1]
+        assert s["text"].replace(" ", "") in cited["text"].replace(" ", "")
+        assert set(cited) >= HIT_FIELDS
+
+
+def test_ask_with_a_region_filter(built_index, capsys, answering_env):
+    data = run_json(capsys, "ask", "网格员的职责", "--region", "山东省", "--index", built_index.index_dir)
+    assert data["citations"] and all(any(r.startswith("山东省") for r in c["regions"]) for c in data["citations"])
+
+
+def test_ask_about_an_absent_city_says_nothing_was_found(built_index, capsys, answering_env):
+    code, out, _ = run(capsys, "ask", "拉萨市的网格化管理是怎么做的", "--index", built_index.index_dir)
+    assert code == 0 and out.startswith("未找到相关内容") and "拉萨" in out and "来源" not in out
+
+
+def test_settings_never_print_the_api_key(capsys, monkeypatch):
+    monkeypatch.setenv("KB_LLM_API_KEY", "sk-very-secret")
+    code, out, _ = run(capsys, "settings")
+    assert code == 0 and "sk-very-secret" not in out
+    assert "'***'" in next(line for line in out.splitlines() if line.startswith("llm_api_key"))
