@@ -9,15 +9,17 @@ for hit in kb.search("网格员待遇低怎么办", k=5, region="山东省"):
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from kb import index, library, regions, retrieve, store
+from kb import health, index, library, regions, retrieve, store
 from kb.errors import ConfigError, KBError
+from kb.indexdir import sqlite_guard
 from kb.settings import Settings
-from kb.types import Answer, Document, Filters, Hit, Passage, Region
+from kb.types import Answer, CheckReport, Document, Filters, Hit, Passage, Region, RepairReport
 
 SENTENCE_CACHE = 50_000  # sentence vectors kept between questions (~75 MB with e5-small)
 
@@ -48,10 +50,36 @@ class KnowledgeBase:
             self._embedder = load_embedder(self.settings, self._progress)
         return self._embedder
 
-    def ingest(self, paths: Sequence[str | Path], strict: bool = False) -> index.IngestReport:
-        """Add, update and remove files under ``paths``; unchanged files are skipped."""
+    def ingest(
+        self, paths: Sequence[str | Path], strict: bool = False, wait: bool | None = None, repair: bool = False
+    ) -> index.IngestReport:
+        """Add, update and remove files under ``paths``; unchanged files are skipped.
+
+        One writer at a time: another ingest/repair/rebuild running on the folder raises
+        WriterBusyError, or is waited for when ``wait`` (default: settings.ingest_wait).
+        Damage found in the index is repaired first; ``repair`` rewrites the derived files anyway.
+        """
         self.close()
-        return index.ingest(paths, self.settings, self.embedder, self._progress, strict=strict)
+        wait = self.settings.ingest_wait if wait is None else wait
+        return index.ingest(paths, self.settings, self.embedder, self._progress, strict, wait, repair)
+
+    def rebuild(
+        self, paths: Sequence[str | Path], strict: bool = False, wait: bool | None = None
+    ) -> index.IngestReport:
+        """Empty the index folder and ingest ``paths`` afresh; a folder holding other files is refused."""
+        self.close()
+        wait = self.settings.ingest_wait if wait is None else wait
+        return index.rebuild(paths, self.settings, self.embedder, self._progress, strict, wait)
+
+    def check(self) -> CheckReport:
+        """SQLite integrity and agreement of vectors, both BM25s and the manifest on the same passages."""
+        return health.check(Path(self.settings.index_dir), self.settings.faiss_index == "hnsw")
+
+    def repair(self, force: bool = False, wait: bool | None = None) -> RepairReport:
+        """Rewrite damaged derived files from kb.sqlite; only passages whose vectors are lost are embedded."""
+        self.close()
+        wait = self.settings.ingest_wait if wait is None else wait
+        return index.repair(self.settings, lambda: self.embedder, self._progress, wait, force)
 
     def search(
         self,
@@ -65,12 +93,16 @@ class KnowledgeBase:
     ) -> list[Hit]:
         """Best passages for ``query``; keyword filters are merged into ``filters``."""
         filters = merge_filters(filters, region, years, doc_type)
+        k, notice = retrieve.check_k(k, self.settings.top_k)
+        if notice:
+            self._notice(notice)
         live = self._open()
         mode = mode or self.settings.mode
         embedder = None if mode == "bm25" else self.embedder
         if embedder is not None:
             retrieve.ensure_model(live, embedder)
-        return retrieve.search(live, embedder, query, self.settings, filters, k, mode)
+        with self._guard():
+            return retrieve.search(live, embedder, query, self.settings, filters, k, mode)
 
     def ask(
         self,
@@ -147,13 +179,25 @@ class KnowledgeBase:
 
     def documents(self) -> list[tuple[Document, int]]:
         """(document, passage count) for every document and compilation part."""
-        return store.documents(self._open().conn)
+        with self._guard():
+            return store.documents(self._open().conn)
 
     def passages(self, doc_id: str) -> list[Passage]:
-        return store.passages_of(self._open().conn, doc_id)
+        with self._guard():
+            return store.passages_of(self._open().conn, doc_id)
 
     def document(self, doc_id: str) -> Document | None:
-        return store.document(self._open().conn, doc_id)
+        with self._guard():
+            return store.document(self._open().conn, doc_id)
+
+    def _notice(self, message: str) -> None:
+        if self._progress is not None:
+            self._progress(message)
+        else:
+            warnings.warn(message, stacklevel=3)
+
+    def _guard(self):
+        return sqlite_guard(Path(self.settings.index_dir))
 
     # ------------------------------------------------------------ library views and changes (the app)
 
@@ -226,7 +270,7 @@ class KnowledgeBase:
         if path not in self.files():
             raise KBError(f"“{target}”不在索引中：请刷新文档列表后再试")
         self.close()
-        report = index.remove([path], self.settings, self.embedder, self._progress)
+        report = index.remove([path], self.settings, self.embedder, self._progress, self.settings.ingest_wait)
         if delete_file and library.inside(path, self.settings.corpus_dir):
             Path(path).unlink(missing_ok=True)
         return report

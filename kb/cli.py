@@ -5,6 +5,7 @@ kb ingest PATH…            add/update/remove files in the index
 kb docs | kb passages ID   list what is indexed
 kb search "问题" …          search with filters
 kb ask "问题" …             a cited answer (extractive; generated when an LLM endpoint is configured)
+kb check | kb repair       verify the index; rebuild damaged derived files from kb.sqlite
 kb eval QUERIES.jsonl      Recall/MRR/nDCG for every mode side by side
 kb settings                every setting, its KB_* variable and current value
 """
@@ -13,13 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
-from pathlib import Path
 
 from kb.errors import KBError
 from kb.settings import Settings
-from kb.types import Filters
+from kb.types import DOC_TYPES, Filters
 
 
 def _say(msg: str) -> None:
@@ -45,10 +44,12 @@ def _kb(args: argparse.Namespace):
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    if args.rebuild and Path(settings.index_dir).exists():
-        shutil.rmtree(settings.index_dir)
+    wait = True if args.wait else None
     with _kb(args) as kb:
-        report = kb.ingest(args.paths, strict=args.strict)
+        if args.rebuild:
+            report = kb.rebuild(args.paths, strict=args.strict, wait=wait)
+        else:
+            report = kb.ingest(args.paths, strict=args.strict, wait=wait, repair=args.repair)
     if args.json:
         print(json.dumps(_report_json(report), ensure_ascii=False, indent=2))
     else:
@@ -58,15 +59,19 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def print_report(report, settings: Settings, verbose: bool = False) -> None:
     """Per-file lines (errors always, unchanged files only when verbose) and totals."""
+    for p in report.repaired:
+        print(f"  修复  {p.file}: {p.detail}")
     for f in report.files:
-        if f.status == "error":
-            print(f"  错误  {f.path}: {f.reason}")
+        if f.status in ("error", "skipped"):
+            print(f"  {'错误' if f.status == 'error' else '跳过'}  {f.path}: {f.reason}")
         elif f.status != "unchanged" or verbose:
             label = {"added": "新增", "updated": "更新", "removed": "移除", "unchanged": "未变"}[f.status]
             print(f"  {label}  {f.path}  ({f.passages} 段)")
     print(
         f"共 {len(report.files)} 个文件：新增 {report.count('added')}，更新 {report.count('updated')}，"
-        f"未变 {report.count('unchanged')}，移除 {report.count('removed')}，错误 {report.count('error')}；"
+        f"未变 {report.count('unchanged')}，移除 {report.count('removed')}，错误 {report.count('error')}"
+        + (f"，跳过链接 {report.count('skipped')}" if report.count("skipped") else "")
+        + "；"
         f"本次向量化 {report.embedded} 段，用时 {report.seconds:.1f} 秒。"
         f"索引现有 {report.total_documents} 篇文档、{report.total_passages} 个段落（{settings.index_dir}/）。"
     )
@@ -75,11 +80,67 @@ def print_report(report, settings: Settings, verbose: bool = False) -> None:
 def _report_json(report) -> dict:
     return {
         "files": [f.__dict__ for f in report.files],
-        "totals": {s: report.count(s) for s in ("added", "updated", "unchanged", "removed", "error")}
+        "totals": {s: report.count(s) for s in ("added", "updated", "unchanged", "removed", "error", "skipped")}
         | {"embedded": report.embedded, "documents": report.total_documents, "passages": report.total_passages},
         "generation": report.generation,
         "seconds": round(report.seconds, 3),
+        "repaired": [p.__dict__ for p in report.repaired],
     }
+
+
+# ---------------------------------------------------------------- check and repair
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Exit 0 when the index is whole, 1 when something is damaged (listed with the next step)."""
+    with _kb(args) as kb:
+        report = kb.check()
+    if args.json:
+        print(json.dumps(_check_json(report), ensure_ascii=False, indent=2))
+        return 0 if report.ok else 1
+    where = f"{report.folder}/（第 {report.generation} 代，{report.documents} 篇文档、{report.passages} 个段落）"
+    if report.ok:
+        print(f"索引完好：{where}；kb.sqlite、向量、BM25、二元组索引与清单一致。")
+        return 0
+    print(f"索引有损坏：{where}")
+    for p in report.problems:
+        print(f"  损坏  {p.file}: {p.detail}")
+    if report.repairable:
+        print("运行 `kb repair`（或 `kb ingest --repair PATH…`）修复：从 kb.sqlite 重建，只重新向量化缺失的段落。")
+    else:
+        print("kb.sqlite 本身损坏，无法从其他文件修复：请用 `kb ingest --rebuild PATH…` 对原始文件重建索引。")
+    return 1
+
+
+def _check_json(report) -> dict:
+    return {
+        "folder": report.folder,
+        "ok": report.ok,
+        "repairable": report.repairable,
+        "generation": report.generation,
+        "documents": report.documents,
+        "passages": report.passages,
+        "problems": [p.__dict__ for p in report.problems],
+    }
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    with _kb(args) as kb:
+        report = kb.repair(force=args.force, wait=True if args.wait else None)
+    if args.json:
+        data = {k: v for k, v in report.__dict__.items() if k != "problems"}
+        print(json.dumps(data | {"problems": [p.__dict__ for p in report.problems]}, ensure_ascii=False, indent=2))
+        return 0
+    if not report.problems and report.embedded == 0 and not args.force:
+        print("索引完好，无需修复。")
+        return 0
+    for p in report.problems:
+        print(f"  已修复  {p.file}: {p.detail}")
+    print(
+        f"修复完成（第 {report.generation} 代）：保留 {report.reused} 个段落的向量，重新向量化 {report.embedded} 个，"
+        f"用时 {report.seconds:.1f} 秒。"
+    )
+    return 0
 
 
 # ---------------------------------------------------------------- listing
@@ -302,7 +363,7 @@ def search_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--type",
         action="append",
-        help="document type: regulation, research, survey, commentary, work_report, compilation, other",
+        help=f"document type: {', '.join(DOC_TYPES)}",
     )
     p.add_argument("--doc", action="append", help="restrict to a document id (repeatable)")
 
@@ -322,10 +383,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="add/update/remove files in the index")
     p.add_argument("paths", nargs="+")
     p.add_argument("--strict", action="store_true", help="fail (changing nothing) if any file cannot be read")
-    p.add_argument("--rebuild", action="store_true", help="delete the index folder first")
+    p.add_argument(
+        "--rebuild", action="store_true", help="empty the index folder first (refused if it holds non-index files)"
+    )
+    p.add_argument("--repair", action="store_true", help="rewrite the derived files from kb.sqlite first")
+    p.add_argument("--wait", action="store_true", help="wait for another writer instead of failing (KB_INGEST_WAIT)")
     p.add_argument("-v", "--verbose", action="store_true", help="also list unchanged files")
     common(p)
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("check", help="verify the index: SQLite integrity, vectors/BM25/manifest agreement")
+    common(p)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("repair", help="rebuild damaged derived files from kb.sqlite (re-embeds only lost vectors)")
+    p.add_argument("--force", action="store_true", help="rewrite every derived file even if none looks damaged")
+    p.add_argument("--wait", action="store_true", help="wait for another writer instead of failing (KB_INGEST_WAIT)")
+    common(p)
+    p.set_defaults(func=cmd_repair)
 
     p = sub.add_parser("docs", help="list documents and their metadata")
     common(p)
@@ -338,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="search passages")
     p.add_argument("query")
-    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--k", type=int, default=None, help="hits to return (default: KB_TOP_K; more than 1000 is capped)")
     search_filters(p)
     common(p)
     p.set_defaults(func=cmd_search)

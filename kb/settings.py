@@ -86,6 +86,15 @@ class Settings:
     bm25_b: float = _opt(0.75, "BM25 length normalisation.")
     faiss_index: str = _opt("flat", "Dense index: exact inner product, or approximate HNSW.", ("flat", "hnsw"))
     hnsw_m: int = _opt(32, "HNSW graph degree (faiss_index=hnsw).")
+    ingest_wait: bool = _opt(
+        False,
+        "When another process is writing the index: wait for it to finish (true) or stop at once (false).",
+    )
+    ingest_follow_links: bool = _opt(
+        False,
+        "Follow symbolic links inside an ingested folder that point outside it (by default they are skipped "
+        "and listed in the report).",
+    )
     reranker: str = _opt("", "Optional sentence-transformers CrossEncoder name/path; empty = no reranking.")
     rerank_top: int = _opt(30, "Fused candidates passed to the reranker.")
     answer_passages: int = _opt(6, "Best passages whose sentences an answer is taken from.")
@@ -182,6 +191,13 @@ class Settings:
 
 def _cast(f: dataclasses.Field, raw: str) -> Any:
     kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "str")
+    if kind == "bool":
+        value = raw.strip().lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"KB_{f.name.upper()} must be true or false (1/0); got {raw!r}")
     try:
         if kind == "int":
             return int(raw)

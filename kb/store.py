@@ -246,6 +246,15 @@ def doc_ids(conn: sqlite3.Connection, vids: Sequence[int]) -> dict[int, str]:
     return out
 
 
+def passage_count(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM passages").fetchone()[0])
+
+
+def all_vids(conn: sqlite3.Connection) -> list[int]:
+    """Every passage id, ascending."""
+    return [r[0] for r in conn.execute("SELECT vid FROM passages ORDER BY vid")]
+
+
 def max_vid(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT max(vid) AS m FROM passages").fetchone()
     return int(row["m"] or 0) if row else 0

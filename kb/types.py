@@ -158,3 +158,42 @@ class Filters:
 
     def is_empty(self) -> bool:
         return not (self.regions or self.year_from or self.year_to or self.doc_types or self.doc_ids)
+
+
+@dataclass(frozen=True)
+class IndexProblem:
+    """One thing `kb check` found wrong in an index folder."""
+
+    file: str  # the damaged file, inside the index folder
+    detail: str
+    repairable: bool = True  # `kb repair` can fix it (every file but kb.sqlite itself)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What `kb check` / KnowledgeBase.check() found: SQLite integrity and agreement of every file."""
+
+    folder: str
+    generation: int
+    documents: int
+    passages: int
+    problems: tuple[IndexProblem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def repairable(self) -> bool:
+        return all(p.repairable for p in self.problems)
+
+
+@dataclass(frozen=True)
+class RepairReport:
+    """What `kb repair` did: the files it wrote anew and how many passages it had to embed again."""
+
+    generation: int
+    problems: tuple[IndexProblem, ...]  # what was wrong before the repair
+    embedded: int  # passages whose vectors were missing and were embedded again
+    reused: int  # passages whose vectors were intact and kept
+    seconds: float

@@ -17,7 +17,7 @@ from conftest import LOAD_DATA, REPO_ROOT, seed_path
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from kb import export
+from kb import errors, export
 from kb.api import KnowledgeBase
 
 APP = str(REPO_ROOT / "app.py")
@@ -236,3 +236,34 @@ def test_an_empty_basket_says_how_to_fill_it(env):
     at = open_page("material")
     ok(at)
     assert "加入素材" in at.info[0].value
+
+
+def test_a_busy_writer_is_a_chinese_message_and_answers_keep_coming(env):
+    from kb.lock import writer_lock
+
+    at = open_page("library")
+    with writer_lock(env / "index"):
+        at.button(key="reindex_go").click().run()
+        assert not at.exception
+        assert any("正在被另一个任务更新" in e.value and "下一步" in e.value for e in at.error)
+        at = ask(open_page("ask"), "人民调解委员会怎么组成")
+        ok(at)
+        assert at.session_state["ask_result"]["hits"]
+
+
+@pytest.mark.parametrize(
+    ("exc", "fragment"),
+    [
+        (errors.IndexStateError("no index in index/ yet"), "no index in index/ yet"),
+        (errors.ModelError("cannot load model"), "cannot load model"),
+        (errors.QueryError("未知地区“火星”"), "火星"),
+        (errors.ConfigError("top_k must be at least 1"), "top_k"),
+        (errors.LoadError("a.pdf", "encrypted PDF"), "encrypted PDF"),
+        (RuntimeError("boom"), "boom"),
+    ],
+)
+def test_every_error_becomes_chinese_with_a_next_step(exc, fragment):
+    from kb.app.common import user_message
+
+    msg = user_message(exc)
+    assert "下一步" in msg and fragment in msg

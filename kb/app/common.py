@@ -14,7 +14,17 @@ import streamlit as st
 
 from kb import index
 from kb.api import KnowledgeBase
-from kb.errors import ConfigError, IndexStateError, KBError, LoadError, ModelError, QueryError, UploadError
+from kb.errors import (
+    ConfigError,
+    IndexDamagedError,
+    IndexStateError,
+    KBError,
+    LoadError,
+    ModelError,
+    QueryError,
+    UploadError,
+    WriterBusyError,
+)
 from kb.export import Item
 from kb.settings import Settings
 
@@ -100,11 +110,10 @@ class _ProgressEmbedder:
 def user_message(exc: BaseException) -> str:
     """A Chinese message saying what went wrong and what to do next (never a traceback)."""
     detail = str(exc)
-    if (
-        type(exc).__name__ in ("IndexLockedError", "LockError", "IndexBusyError")
-        or "lock" in type(exc).__name__.lower()
-    ):
-        return f"索引正被另一个任务更新（{detail}）。下一步：等待它完成后再试；搜索仍可照常使用。"
+    if isinstance(exc, WriterBusyError):
+        return f"索引正在被另一个任务更新：{detail.split('。')[0]}。下一步：等它结束后再点一次；问答和检索照常可用。"
+    if isinstance(exc, IndexDamagedError):
+        return f"索引文件损坏（{detail}）。下一步：在终端运行 `kb repair`（或在“文库管理”页点“重新索引”）后刷新本页。"
     if isinstance(exc, UploadError):
         return detail
     if isinstance(exc, LoadError):
