@@ -31,6 +31,7 @@ from kb import bm25, regions, store
 from kb.errors import IndexStateError, KBError, LoadError
 from kb.load import iter_files, load, read_bytes
 from kb.pipeline import Parsed, parse_source, pipeline_key
+from kb.practices import build as practices
 from kb.settings import Settings
 from kb.tokens import bigrams, tokenize
 from kb.types import Document, Passage
@@ -210,6 +211,7 @@ def ingest(
         if work.parsed or work.removed:
             embedded = _commit(conn, index_dir, gen, work, settings, embedder, progress)
             gen += 1
+        practices.refresh(conn, lambda: _load_vectors(index_dir, gen, embedder.dim), settings, embedder, progress)
         totals = conn.execute("SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM passages)").fetchone()
         return IngestReport(tuple(work.results), gen, embedded, totals[0], totals[1], time.perf_counter() - started)
     finally:

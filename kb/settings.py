@@ -88,6 +88,12 @@ class Settings:
     reranker: str = _opt("", "Optional sentence-transformers CrossEncoder name/path; empty = no reranking.")
     rerank_top: int = _opt(30, "Fused candidates passed to the reranker.")
 
+    practice_themes_file: str = _opt(
+        "",
+        "Theme taxonomy for practice cards and `kb compare` (TOML, [[theme]] tables with id, name, description, "
+        "keywords); empty = the shipped kb/data/practice_themes.toml. Changing it recomputes cards on the next ingest.",
+    )
+
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
         """Defaults, then ``KB_*`` environment variables, then non-None ``overrides``."""
