@@ -26,8 +26,11 @@ _BODY = re.compile(
     r"(?:成立|建立|设立|组建|引进|创建|打造|建成|搭建|创设|组织成立)了?(?:一个|一支|了)?"
     r"([\u4e00-\u9fff]{2,10}?(?:服务中心|中心|自管会|委员会|工作室|服务站|驿站|联盟|议事会|理事会|工作法|调解室|服务社|协会|工作站))"
 )
+_ITEM_START = re.compile(
+    r"(?:^|[。；\n])\s*(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十\d]+[、.．]|[一二三四五六七八九十]是)\s*$"
+)
 _NAME_SUFFIX = re.compile(
-    r"(制|模式|机制|制度|工作法|工程|中心|平台|联动|行动|体系|服务|管理|治理|自治|会|站|室|队|网|岗|团|家|点|单)$"
+    r"(制|委|模式|机制|制度|工作法|工程|中心|平台|联动|行动|体系|服务|管理|治理|自治|会|站|室|队|网|岗|团|家|点|单)$"
 )
 _AFTER_MARK = (
     "模式",
@@ -97,6 +100,8 @@ def name_score(text: str, start: int, end: int, name: str) -> float:
         score += 1.5
     if _BEFORE_VERB.search(before):
         score += 1.0
+    if _ITEM_START.search(text[max(0, start - 8) : start]) or (start <= 4 and _ITEM_START.search(text[:start])):
+        score += 2.0  # （一）“大党委”…: a numbered item named after the measure
     if _NUMERIC.search(name):
         score += 1.0
     if "、" in name or "，" in name:
@@ -160,10 +165,16 @@ def _subject(sentence: str, found: Sequence[Region]) -> Region:
     """The first region of a sentence, or the city/province written apart before it (舟山在普陀区… → 舟山市)."""
     first = found[0]
     at = sentence.find(first.short) if first.short in sentence else len(sentence)
-    for anc in regions.ancestors(first):
-        stem = anc.short[:-1] if len(anc.short) > 2 and anc.short.endswith(("省", "市")) else anc.short
+    ancs = regions.ancestors(first)
+    stems = [a.short[:-1] if len(a.short) > 2 and a.short.endswith(("省", "市")) else a.short for a in ancs]
+    for anc, stem in zip(ancs, stems, strict=True):
         i = sentence.find(stem)
-        if i >= 0 and sentence[i + len(stem) : at].strip("省市"):  # before, apart (not 舟山市普陀区)
+        if i < 0 or i >= at:
+            continue
+        gap = sentence[i + len(stem) : at]
+        for other in (*[a.short for a in ancs], *stems):
+            gap = gap.replace(other, "")
+        if gap.strip("省市"):  # written before and apart (舟山在普陀区…), not a chain (山东省东营市广饶县)
             return anc
     return first
 
@@ -210,7 +221,8 @@ def practice_cards(passage: Passage, document: Document) -> list[PracticeCard]:
         return []
     heading = passage.heading_path[-1] if len(passage.heading_path) > 1 else ""
     found = [(c, c.start) for c in candidates(text)]
-    found += [(c, 0) for c in candidates(heading) if c.name not in text]
+    named = {c.name for c, _ in found}
+    found += [(c, max(text.find(c.name), 0)) for c in candidates(heading) if c.name not in named]
     out: list[PracticeCard] = []
     for cand, at in found:
         region = card_region(passage, document, sents, at)
