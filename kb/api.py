@@ -19,7 +19,21 @@ from kb import health, index, library, regions, retrieve, store
 from kb.errors import ConfigError, KBError
 from kb.indexdir import sqlite_guard
 from kb.settings import Settings
-from kb.types import Answer, CheckReport, Document, Filters, Hit, Passage, Region, RepairReport
+from kb.types import (
+    Answer,
+    CheckReport,
+    Comparison,
+    Document,
+    Filters,
+    Hit,
+    Passage,
+    PracticeCard,
+    Region,
+    RegionCards,
+    RepairReport,
+    SimilarHit,
+    Theme,
+)
 
 SENTENCE_CACHE = 50_000  # sentence vectors kept between questions (~75 MB with e5-small)
 
@@ -177,6 +191,99 @@ class KnowledgeBase:
         dim = self.embedder.dim
         return np.array([self._sentence_cache[t] for t in texts], dtype=np.float32).reshape(len(texts), dim)
 
+    # ------------------------------------------------------------ practices
+
+    def themes(self) -> list[Theme]:
+        """The theme taxonomy the index's cards were made with (taxonomy order)."""
+        return store.stored_themes(self._open().conn)[0]
+
+    def practices(
+        self,
+        theme: str | Sequence[str] | None = None,
+        region: str | Sequence[str] | None = None,
+        query: str | None = None,
+        k: int = 50,
+        kind: str | None = None,
+    ) -> list[RegionCards]:
+        """Practice cards grouped by region, strongest region first, at most ``k`` cards in all.
+
+        ``theme``: theme name, id or unique part (网格 → 网格化管理), or several; ``region``:
+        hierarchical (山东省 includes 广饶县); ``query``: keep cards whose passage a hybrid
+        search for it finds, in its order; ``kind``: "practice" or "rule" (default both).
+        """
+        from kb.practices import themes as th
+
+        live = self._open()
+        wanted = {th.match_theme(n, self.themes()).name for n in th.split_names(theme)}
+        prefixes = retrieve.region_prefixes(th.split_names(region)) if region else []
+        found = store.cards(live.conn, prefixes, [kind] if kind else ())
+        found = [c for c in found if not wanted or wanted & set(c.themes)]
+        if query:
+            hits = self.search(query, k=200, region=region)
+            order = {h.passage.passage_id: h.rank for h in hits}
+            found = sorted((c for c in found if c.passage_id in order), key=lambda c: (order[c.passage_id], -c.score))
+        return _by_region(found[:k])
+
+    def similar(
+        self,
+        passage_id_or_text: str,
+        other_regions: bool = True,
+        per_region: int = 2,
+        k: int = 10,
+        filters: Filters | None = None,
+        region: str | Sequence[str] | None = None,
+        years: tuple[int | None, int | None] | None = None,
+        doc_type: str | Sequence[str] | None = None,
+        fusion: bool = True,
+    ) -> list[SimilarHit]:
+        """Passages (with their cards) comparable to a passage or text, from other regions.
+
+        At most ``per_region`` per region, regions in order of their best hit. Other regions
+        are hierarchy-aware: the query's own region, those containing it and those inside it
+        are excluded (another county of the same city is another region), as are the query's
+        own document and texts without a region. Filters restrict the candidates.
+        """
+        from kb.practices.similar import similar
+
+        live = self._open()
+        filters = merge_filters(filters, region, years, doc_type)
+        embedder = None
+        if store.vid_of_passage(live.conn, passage_id_or_text.strip()) is None:
+            embedder = self.embedder
+            retrieve.ensure_model(live, embedder)
+        return similar(live, embedder, passage_id_or_text, self.settings, other_regions, per_region, k, filters, fusion)
+
+    def compare(
+        self,
+        regions: str | Sequence[str] | None = None,
+        themes: str | Sequence[str] | None = None,
+        level: str = "county",
+        kind: str | None = None,
+    ) -> Comparison:
+        """Region × theme matrix of card counts with the strongest card per cell.
+
+        ``level`` (province | city | county) rolls regions up; ``regions`` restricts rows
+        (hierarchically), ``themes`` columns. `kb.practices.compare.to_csv` writes it as CSV.
+        """
+        from kb.practices import compare
+        from kb.practices import themes as th
+
+        live = self._open()
+        taxonomy = self.themes()
+        if themes:
+            taxonomy = [th.match_theme(n, taxonomy) for n in th.split_names(themes)]
+        prefixes = retrieve.region_prefixes(th.split_names(regions)) if regions else []
+        return compare.compare(store.cards(live.conn, prefixes, [kind] if kind else ()), taxonomy, level)
+
+    def passage(self, passage_id: str) -> tuple[Passage, Document] | None:
+        """A passage by id with its document."""
+        conn = self._open().conn
+        vid = store.vid_of_passage(conn, passage_id)
+        if vid is None:
+            return None
+        passage, document, _ = store.by_vids(conn, [vid])[vid]
+        return passage, document
+
     def documents(self) -> list[tuple[Document, int]]:
         """(document, passage count) for every document and compilation part."""
         with self._guard():
@@ -200,11 +307,6 @@ class KnowledgeBase:
         return sqlite_guard(Path(self.settings.index_dir))
 
     # ------------------------------------------------------------ library views and changes (the app)
-
-    def passage(self, passage_id: str) -> Hit | None:
-        """One passage with its document, by passage id (as a rank-0 hit), or None."""
-        found = store.passage_by_id(self._open().conn, passage_id)
-        return Hit(found[0], found[1], 0.0, 0) if found else None
 
     def neighbours(self, passage_id: str, before: int = 1, after: int = 1) -> list[Passage]:
         """The passage and its neighbours in the same document (上下文), in reading order."""
@@ -311,3 +413,11 @@ def merge_filters(
     year_from, year_to = years or (base.year_from, base.year_to)
     merged = Filters(regions, year_from, year_to, types, base.doc_ids)
     return None if merged.is_empty() else merged
+
+
+def _by_region(cards: Sequence[PracticeCard]) -> list[RegionCards]:
+    """Cards grouped by region in order of each region's first (strongest) card."""
+    groups: dict[str, list[PracticeCard]] = {}
+    for c in cards:
+        groups.setdefault(c.region_code, []).append(c)
+    return [RegionCards(g[0].region, code, tuple(g)) for code, g in groups.items()]

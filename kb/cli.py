@@ -7,6 +7,7 @@ kb search "问题" …          search with filters
 kb ask "问题" …             a cited answer (extractive; generated when an LLM endpoint is configured)
 kb check | kb repair       verify the index; rebuild damaged derived files from kb.sqlite
 kb eval QUERIES.jsonl      Recall/MRR/nDCG for every mode side by side
+kb practices | kb similar ID | kb compare   practice cards, comparable passages, region × theme
 kb settings                every setting, its KB_* variable and current value
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from kb.errors import KBError
 from kb.settings import Settings
@@ -316,6 +318,103 @@ def cmd_settings(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- practices
+
+
+def card_json(c) -> dict:
+    """The JSON object for one practice card (`kb practices/similar/compare --json`)."""
+    return {
+        "card_id": c.card_id, "name": c.name, "kind": c.kind, "region": c.region, "region_code": c.region_code,
+        "level": c.level, "locality": c.locality, "summary": list(c.summary), "themes": list(c.themes),
+        "figures": list(c.figures), "year": c.year, "score": c.score, "passage_id": c.passage_id,
+        "doc_id": c.doc_id, "doc_title": c.doc_title,
+    }  # fmt: skip
+
+
+def format_card(c) -> str:
+    place = c.region + (f"·{c.locality}" if c.locality else "")
+    extra = " | ".join(x for x in ("、".join(c.themes), "、".join(c.figures[:4]), str(c.year or "")) if x)
+    return f"  【{c.name}】{place}（{'做法' if c.kind == 'practice' else '规定'}）〔{extra}〕\n    {''.join(c.summary)}"
+
+
+def cmd_practices(args: argparse.Namespace) -> int:
+    with _kb(args) as kb:
+        groups = kb.practices(theme=args.theme, region=args.region, query=args.query, k=args.k, kind=args.kind)
+    if args.json:
+        rows = [
+            {"region": g.region, "region_code": g.region_code, "cards": [card_json(c) for c in g.cards]} for g in groups
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not groups:
+        print("没有符合条件的实践卡片。（放宽 --theme/--region，或先 `kb ingest`。）")
+    for g in groups:
+        print(f"{g.region or '未知地区'}（{len(g.cards)}）")
+        for c in g.cards:
+            print(format_card(c))
+        print()
+    return 0
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    from kb.retrieve import hit_to_json
+
+    with _kb(args) as kb:
+        found = kb.similar(
+            args.query, other_regions=not args.same_region, per_region=args.per_region, k=args.k,
+            filters=filters_from(args),
+        )  # fmt: skip
+    if args.json:
+        rows = [
+            hit_to_json(s.hit) | {"group": s.region, "group_code": s.region_code, "themes": list(s.themes),
+                                  "cards": [card_json(c) for c in s.cards]}
+            for s in found
+        ]  # fmt: skip
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not found:
+        print("其他地区没有找到可比的段落。")
+    last = None
+    for s in found:
+        if s.region != last:
+            print(f"== {s.region or '未知地区'}")
+            last = s.region
+        print(format_hit(s.hit).rstrip())
+        for c in s.cards:
+            print(f"    ▸ 做法卡片：{c.name}（{'、'.join(c.themes)}）")
+        print()
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from kb.practices.compare import to_csv
+
+    with _kb(args) as kb:
+        table = kb.compare(regions=args.regions, themes=args.themes, level=args.level, kind=args.kind)
+    if args.csv:
+        Path(args.csv).write_text(to_csv(table), encoding="utf-8-sig")  # BOM: Excel opens it as UTF-8
+        _say(f"已写入 {args.csv}（{len(table.regions)} 个地区 × {len(table.themes)} 个主题）")
+    if args.json:
+        cells = [
+            {"region": c.region, "theme": c.theme, "count": c.count, "best": card_json(c.best) if c.best else None}
+            for row in table.cells for c in row if c.count
+        ]  # fmt: skip
+        print(json.dumps({"level": table.level, "regions": list(table.regions), "themes": list(table.themes),
+                          "cells": cells}, ensure_ascii=False, indent=2))  # fmt: skip
+        return 0
+    if args.csv:
+        return 0
+    used = [j for j in range(len(table.themes)) if any(row[j].count for row in table.cells)]
+    print("地区\t" + "\t".join(table.themes[j] for j in used))
+    for region, row in zip(table.regions, table.cells, strict=True):
+        print(
+            region
+            + "\t"
+            + "\t".join(f"{row[j].count}" + (f" {row[j].best.name[:12]}" if row[j].best else "") for j in used)
+        )
+    return 0
+
+
 # ---------------------------------------------------------------- default job
 
 
@@ -432,6 +531,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--modes", default="bm25,dense,hybrid")
     common(p)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("practices", help="practice cards grouped by region")
+    p.add_argument("--theme", action="append", help="theme name or part (网格 → 网格化管理); repeatable")
+    p.add_argument("--region", action="append", help="region, hierarchical (山东省 includes 广饶县); repeatable")
+    p.add_argument("--query", help="keep cards whose passages a search for this finds")
+    p.add_argument("--kind", choices=("practice", "rule"), help="only practices or only local rules")
+    p.add_argument("--k", type=int, default=50, help="cards in all (default 50)")
+    common(p)
+    p.set_defaults(func=cmd_practices)
+
+    p = sub.add_parser("similar", help="comparable passages and practices from other regions")
+    p.add_argument("query", help="a passage id (kb passages / kb search --json) or a text")
+    p.add_argument("--other-regions", action="store_true", default=True, help="exclude the query's region (default)")
+    p.add_argument("--same-region", action="store_true", help="keep the query's own region too")
+    p.add_argument("--per-region", type=int, default=2)
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--region", action="append", help="only candidates in this region (hierarchical)")
+    p.add_argument("--year", help="year or range: 2021, 2018-2024, 2018-, -2020")
+    p.add_argument("--type", action="append", help="document type of candidates")
+    p.add_argument("--doc", action="append", help="restrict candidates to a document id")
+    common(p)
+    p.set_defaults(func=cmd_similar)
+
+    p = sub.add_parser("compare", help="region × theme matrix of practice cards")
+    p.add_argument("--regions", action="append", help="regions to show (hierarchical); repeatable or comma-separated")
+    p.add_argument("--themes", action="append", help="themes to show; repeatable or comma-separated")
+    p.add_argument("--level", choices=("province", "city", "county"), default="county", help="roll regions up")
+    p.add_argument("--kind", choices=("practice", "rule"), help="only practices or only local rules")
+    p.add_argument("--csv", help="write the matrix to this CSV file")
+    common(p)
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("settings", help="show every setting and its KB_* variable")
     p.set_defaults(func=cmd_settings)

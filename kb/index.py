@@ -33,6 +33,7 @@ from kb.indexdir import REPAIR_STEP
 from kb.load import find_files, load, read_bytes
 from kb.lock import LOCK_NAME, writer_lock
 from kb.pipeline import Parsed, parse_source, pipeline_key
+from kb.practices import build as practices
 from kb.settings import Settings
 from kb.tokens import bigrams, tokenize
 from kb.types import Document, IndexProblem, Passage, RepairReport
@@ -293,6 +294,7 @@ def _ingest_locked(paths, settings: Settings, embedder, progress, strict: bool, 
         if work.parsed or work.removed:
             embedded = _commit(conn, index_dir, gen, work, settings, embedder, progress)
             gen += 1
+        practices.refresh(conn, lambda: _load_vectors(index_dir, gen, embedder.dim), settings, embedder, progress)
         totals = conn.execute("SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM passages)").fetchone()
         seconds = time.perf_counter() - started
         return IngestReport(tuple(work.results), gen, embedded, totals[0], totals[1], seconds, tuple(problems))

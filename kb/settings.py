@@ -126,6 +126,12 @@ class Settings:
     upload_dir: str = _opt("", "Where files uploaded in the app are saved (empty = <corpus_dir>/uploads).")
     upload_max_mb: int = _opt(50, "Largest file the app accepts for upload, in MB.")
 
+    practice_themes_file: str = _opt(
+        "",
+        "Theme taxonomy for practice cards and `kb compare` (TOML, [[theme]] tables with id, name, description, "
+        "keywords); empty = the shipped kb/data/practice_themes.toml. Changing it recomputes cards on the next ingest.",
+    )
+
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
         """Defaults, then ``KB_*`` environment variables, then non-None ``overrides``."""

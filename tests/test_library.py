@@ -104,7 +104,7 @@ def test_neighbours_are_the_passages_around_in_reading_order(kb):
     assert [p.passage_id for p in around] == [p.passage_id for p in passages[2:5]]
     assert kb.neighbours(passages[0].passage_id)[0].passage_id == passages[0].passage_id
     assert kb.neighbours("nope") == []
-    assert kb.passage(middle.passage_id).passage == middle
+    assert kb.passage(middle.passage_id)[0] == middle
 
 
 def test_region_tree_nests_counties_under_cities_under_provinces(kb):
