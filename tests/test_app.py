@@ -17,7 +17,7 @@ from conftest import LOAD_DATA, REPO_ROOT, seed_path
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from kb import errors, export
+from kb import errors, export, render
 from kb.api import KnowledgeBase
 
 APP = str(REPO_ROOT / "app.py")
@@ -267,3 +267,53 @@ def test_every_error_becomes_chinese_with_a_next_step(exc, fragment):
 
     msg = user_message(exc)
     assert "下一步" in msg and fragment in msg
+
+
+def test_practices_cards_by_region_open_comparable_practices_elsewhere(env):
+    at = open_page("practices")
+    ok(at)
+    regions = [s.value for s in at.subheader]
+    assert any(r.startswith("山东省东营市广饶县") for r in regions)
+    with KnowledgeBase() as kb:
+        card = next(c for g in kb.practices(region="广饶县") for c in g.cards)
+    at.button(key=f"card-similar-{card.card_id}").click().run()
+    ok(at)
+    assert at.session_state["kb_similar_to"] == card.passage_id
+    assert "其他地方怎么做" in [s.value for s in at.subheader]
+    with KnowledgeBase() as kb:
+        shown = kb.similar(card.passage_id, per_region=2, k=10)
+    assert shown and all(not h.region.startswith("山东省东营市广饶县") for h in shown)
+    text = " ".join(m.value for m in at.markdown)
+    assert all(render.escape_md(h.region or "国家层面") in text for h in shown)
+    at.button(key="similar_close").click().run()
+    assert "其他地方怎么做" not in [s.value for s in at.subheader]
+    no_raw_html(at)
+
+
+def test_practices_theme_filter_and_heatmap_cell(env):
+    at = open_page("practices")
+    with KnowledgeBase() as kb:
+        theme = kb.themes()[0].name
+        table = kb.compare(level="city")
+    region, cell_theme = next(
+        (r, t)
+        for r, line in zip(table.regions, table.cells, strict=True)
+        for t, c in zip(table.themes, line, strict=True)
+        if c.count and r
+    )
+    at.selectbox(key="practice_theme").select(theme).run()
+    ok(at)
+    assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+    at.selectbox(key="cell_region").select(region).run()
+    at.selectbox(key="cell_theme").select(cell_theme).run()
+    ok(at)
+    assert any(c.value.startswith(f"{region} × {cell_theme}：") for c in at.caption)
+
+
+def test_a_card_goes_into_the_basket(env):
+    at = open_page("practices")
+    key = next(b.key for b in at.button if b.key and b.key.startswith("card-basket-"))
+    at.button(key=key).click().run()
+    ok(at)
+    (item,) = at.session_state["kb_basket"]
+    assert item.kind == "card" and item.sources

@@ -30,7 +30,7 @@ def page() -> None:
     st.dataframe(
         table,
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         column_order=["", "标题", "作者", "日期", "来源", "类型", "地区", "段落数", "状态", "文件"],
     )
 
@@ -142,4 +142,4 @@ def show_report(report) -> None:
         if f.status != "unchanged"
     ]
     if rows:
-        st.dataframe(rows, hide_index=True, use_container_width=True)
+        st.dataframe(rows, hide_index=True, width="stretch")
