@@ -10,6 +10,8 @@ import streamlit as st
 
 from kb.app import common
 
+# Streamlit's English input hints ("Press Enter to submit form") hidden; a constant, never document text.
+STYLE = "<style>[data-testid='InputInstructions']{display:none}</style>"
 PAGES = (
     ("ask", "问答", ":material/question_answer:"),
     ("practices", "各地做法", ":material/map:"),
@@ -20,6 +22,7 @@ PAGES = (
 
 def run() -> None:
     """Build the index on first start if needed, then show the selected page."""
+    st.html(STYLE)
     try:
         s = common.settings()
         if not common.has_index(s):

@@ -62,9 +62,11 @@ def sidebar(f: dict) -> tuple[str, Filters | None]:
         picked = st.sidebar.slider("年份", lo, hi, (lo, hi), key="years")
         years = (picked[0] if picked[0] > lo else None, picked[1] if picked[1] < hi else None)
     types = st.sidebar.multiselect(
-        "文档类型", f["types"], format_func=lambda t: render.DOC_TYPE_LABELS.get(t, t), key="types"
+        "文档类型", f["types"], format_func=lambda t: render.DOC_TYPE_LABELS.get(t, t), key="types", placeholder="全部"
     )
-    docs = st.sidebar.multiselect("文档", list(f["docs"]), format_func=lambda d: f["docs"].get(d, d), key="docs")
+    docs = st.sidebar.multiselect(
+        "文档", list(f["docs"]), format_func=lambda d: f["docs"].get(d, d), key="docs", placeholder="全部"
+    )
     filters = Filters((region,) if region else (), years[0], years[1], tuple(types), tuple(docs))
     return mode, None if filters.is_empty() else filters
 
@@ -116,6 +118,7 @@ def answer_question(kb, question: str, mode: str, filters: Filters | None) -> di
 
 def show_answer(answer: Answer, question: str, seconds: float) -> None:
     st.subheader("回答")
+    st.caption(render.escape_md(f"问题：{question}"))
     if answer.method == "generated":
         st.caption(f"由大模型生成，已逐句与引用来源核对；标红的句子未获来源支持，请勿直接引用。（{seconds:.1f} 秒）")
     else:
@@ -157,7 +160,7 @@ def show_cards(kb, hits: list[Hit], question: str) -> None:
                 st.caption(render.escape_md("另见：" + "；".join(v["duplicates"])))
             with st.expander("上下文"):
                 show_context(kb, hit.passage.passage_id, question)
-            cols = st.columns([1, 1, 4])
+            cols = st.columns([1, 1.4, 3])
             with cols[0]:
                 common.basket_button(export.from_hit(hit), key=f"basket-{v['passage_id']}")
             if has_similar:
