@@ -41,7 +41,12 @@ def from_hit(hit: Hit) -> Item:
 def from_answer(answer: Answer) -> Item:
     """An answer with its citations; each sentence keeps the sources it cites."""
     if answer.sentences:
-        sentences = tuple((strip_marks(s.text), s.citations) for s in answer.sentences)
+        leads = [s.group if s.group and (i == 0 or answer.sentences[i - 1].group != s.group) else None
+                 for i, s in enumerate(answer.sentences)]  # fmt: skip
+        sentences = tuple(
+            (f"{lead}：" if lead else "") + strip_marks(s.text) for s, lead in zip(answer.sentences, leads, strict=True)
+        )
+        sentences = tuple(zip(sentences, (s.citations for s in answer.sentences), strict=True))
     else:
         sentences = ((strip_marks(answer.text), tuple(range(1, len(answer.citations) + 1))),)
     return Item("answer", answer.question, sentences, tuple(h.document for h in answer.citations), key=answer.question)

@@ -173,15 +173,31 @@ def open_page(driver, url: str, path: str, marker: str, timeout: float = 60.0) -
     wait_for(driver, lambda d: marker in page_text(d) and idle(d), timeout, f"page {path or '/'}")
 
 
-def screenshot(driver, path: Path) -> Path:
-    """A full-height screenshot of the page at desktop width."""
+def screenshot(driver, path: Path, max_height: int = 4000) -> Path:
+    """A screenshot of the page at desktop width, as tall as its content (up to ``max_height``)."""
     height = driver.execute_script(
         "const m = document.querySelector('[data-testid=\"stMain\"]') || document.body;"
         "return Math.max(m.scrollHeight, document.body.scrollHeight);"
     )
-    driver.set_window_size(WIDTH, min(max(int(height) + 40, HEIGHT), 4000))
+    driver.set_window_size(WIDTH, min(max(int(height) + 40, HEIGHT), max_height))
+    driver.execute_script(
+        "document.querySelectorAll('*').forEach(e => { if (e.scrollTop) e.scrollTop = 0; }); window.scrollTo(0, 0);"
+    )
     time.sleep(0.5)
     path.parent.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(path))
     driver.set_window_size(WIDTH, HEIGHT)
     return path
+
+
+def nav(driver, title: str, marker: str, timeout: float = 60.0) -> None:
+    """Switch page through the sidebar (same session, so the basket and the answer stay)."""
+    from selenium.webdriver.common.by import By
+
+    def go(d) -> bool:
+        d.find_element(By.XPATH, f"//a[@data-testid='stSidebarNavLink' and contains(., '{title}')]").click()
+        return True
+
+    wait_for(driver, go, timeout, f"the {title} link")
+    time.sleep(0.3)
+    wait_for(driver, lambda d: marker in page_text(d) and idle(d), timeout, f"page {title}")

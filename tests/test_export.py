@@ -85,3 +85,19 @@ def test_docx_reopens_with_the_text_note_and_references(tmp_path):
     assert "批注：重点" in paragraphs
     refs = paragraphs[paragraphs.index("参考文献") + 1 :]
     assert refs == [f"[1] {export.reference(SURVEY)}", f"[2] {export.reference(NEWS)}"]
+
+
+def test_an_answer_grouped_by_region_keeps_each_regions_lead():
+    a = Answer(
+        "各地怎么做",
+        "",
+        (hit(SURVEY, "甲", "p1"), hit(NEWS, "乙", "p2")),
+        (
+            AnswerSentence("甲一。", (1,), group="广饶县"),
+            AnswerSentence("甲二。", (1,), group="广饶县"),
+            AnswerSentence("乙。", (2,), group="成都市"),
+        ),
+        grouped=True,
+    )
+    item = export.from_answer(a)
+    assert [t for t, _ in item.sentences] == ["广饶县：甲一。", "甲二。", "成都市：乙。"]

@@ -120,9 +120,9 @@ def show_answer(answer: Answer, question: str, seconds: float) -> None:
     st.subheader("回答")
     st.caption(render.escape_md(f"问题：{question}"))
     if answer.method == "generated":
-        st.caption(f"由大模型生成，已逐句与引用来源核对；标红的句子未获来源支持，请勿直接引用。（{seconds:.1f} 秒）")
+        st.caption(f"由大模型生成，已逐句与引用来源核对；标红的句子未获来源支持，请勿直接引用。（{seconds:.2f} 秒）")
     else:
-        st.caption(f"提取式回答：每句都是来源原文，[n] 标出处（未配置大模型接口）。（{seconds:.1f} 秒）")
+        st.caption(f"提取式回答：每句都是来源原文，[n] 标出处（未配置大模型接口）。（{seconds:.2f} 秒）")
     if answer.notice:
         st.warning(answer.notice, icon="ℹ️")
     if not answer.found:

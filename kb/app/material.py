@@ -20,25 +20,26 @@ def page() -> None:
     title = st.text_input("标题", value="教学素材", key="material_title")
     for i, item in enumerate(list(items)):
         with st.container(border=True):
-            head, up, down, drop = st.columns([8, 1, 1, 1])
+            head, up, down, drop = st.columns([12, 1, 1, 1])
             head.markdown(
                 f"**{i + 1}. {export.KIND_LABELS.get(item.kind, item.kind)}：{render.escape_md(item.title)}**"
             )
             up.button(
-                "上移", key=f"up-{i}", on_click=_move, args=(i, -1), disabled=i == 0, icon=":material/arrow_upward:"
+                ":material/arrow_upward:", key=f"up-{i}", help="上移", on_click=_move, args=(i, -1), disabled=i == 0
             )
             down.button(
-                "下移",
+                ":material/arrow_downward:",
                 key=f"down-{i}",
+                help="下移",
                 on_click=_move,
                 args=(i, 1),
                 disabled=i == len(items) - 1,
-                icon=":material/arrow_downward:",
             )
-            drop.button("移除", key=f"drop-{i}", on_click=_drop, args=(i,), icon=":material/close:")
+            drop.button(":material/close:", key=f"drop-{i}", help="移出素材篮", on_click=_drop, args=(i,))
             text = "".join(t for t, _ in item.sentences)
             st.markdown(render.escape_md(text[:400] + ("…" if len(text) > 400 else "")))
-            st.caption(render.escape_md("来源：" + "；".join(export.reference(d) for d in item.sources)))
+            refs = dict.fromkeys(export.reference(d) for d in item.sources)
+            st.caption(render.escape_md("来源：" + "；".join(refs)))
             note = st.text_area("批注", value=item.note, key=f"note-{i}-{item.key}", height=68)
             if note != item.note:
                 items[i] = export.with_note(item, note)
