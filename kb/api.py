@@ -9,15 +9,31 @@ for hit in kb.search("网格员待遇低怎么办", k=5, region="山东省"):
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from kb import index, retrieve, store
-from kb.errors import ConfigError
+from kb import health, index, library, regions, retrieve, store
+from kb.errors import ConfigError, KBError
+from kb.indexdir import sqlite_guard
 from kb.settings import Settings
-from kb.types import Answer, Document, Filters, Hit, Passage
+from kb.types import (
+    Answer,
+    CheckReport,
+    Comparison,
+    Document,
+    Filters,
+    Hit,
+    Passage,
+    PracticeCard,
+    Region,
+    RegionCards,
+    RepairReport,
+    SimilarHit,
+    Theme,
+)
 
 SENTENCE_CACHE = 50_000  # sentence vectors kept between questions (~75 MB with e5-small)
 
@@ -48,10 +64,36 @@ class KnowledgeBase:
             self._embedder = load_embedder(self.settings, self._progress)
         return self._embedder
 
-    def ingest(self, paths: Sequence[str | Path], strict: bool = False) -> index.IngestReport:
-        """Add, update and remove files under ``paths``; unchanged files are skipped."""
+    def ingest(
+        self, paths: Sequence[str | Path], strict: bool = False, wait: bool | None = None, repair: bool = False
+    ) -> index.IngestReport:
+        """Add, update and remove files under ``paths``; unchanged files are skipped.
+
+        One writer at a time: another ingest/repair/rebuild running on the folder raises
+        WriterBusyError, or is waited for when ``wait`` (default: settings.ingest_wait).
+        Damage found in the index is repaired first; ``repair`` rewrites the derived files anyway.
+        """
         self.close()
-        return index.ingest(paths, self.settings, self.embedder, self._progress, strict=strict)
+        wait = self.settings.ingest_wait if wait is None else wait
+        return index.ingest(paths, self.settings, self.embedder, self._progress, strict, wait, repair)
+
+    def rebuild(
+        self, paths: Sequence[str | Path], strict: bool = False, wait: bool | None = None
+    ) -> index.IngestReport:
+        """Empty the index folder and ingest ``paths`` afresh; a folder holding other files is refused."""
+        self.close()
+        wait = self.settings.ingest_wait if wait is None else wait
+        return index.rebuild(paths, self.settings, self.embedder, self._progress, strict, wait)
+
+    def check(self) -> CheckReport:
+        """SQLite integrity and agreement of vectors, both BM25s and the manifest on the same passages."""
+        return health.check(Path(self.settings.index_dir), self.settings.faiss_index == "hnsw")
+
+    def repair(self, force: bool = False, wait: bool | None = None) -> RepairReport:
+        """Rewrite damaged derived files from kb.sqlite; only passages whose vectors are lost are embedded."""
+        self.close()
+        wait = self.settings.ingest_wait if wait is None else wait
+        return index.repair(self.settings, lambda: self.embedder, self._progress, wait, force)
 
     def search(
         self,
@@ -70,12 +112,16 @@ class KnowledgeBase:
         places: ``kb.retrieve.is_cross_region_question``).
         """
         filters = merge_filters(filters, region, years, doc_type)
+        k, notice = retrieve.check_k(k, self.settings.top_k)
+        if notice:
+            self._notice(notice)
         live = self._open()
         mode = mode or self.settings.mode
         embedder = None if mode == "bm25" else self.embedder
         if embedder is not None:
             retrieve.ensure_model(live, embedder)
-        return retrieve.search(live, embedder, query, self.settings, filters, k, mode, diverse=diverse)
+        with self._guard():
+            return retrieve.search(live, embedder, query, self.settings, filters, k, mode, diverse=diverse)
 
     def ask(
         self,
@@ -169,15 +215,197 @@ class KnowledgeBase:
         dim = self.embedder.dim
         return np.array([self._sentence_cache[t] for t in texts], dtype=np.float32).reshape(len(texts), dim)
 
+    # ------------------------------------------------------------ practices
+
+    def themes(self) -> list[Theme]:
+        """The theme taxonomy the index's cards were made with (taxonomy order)."""
+        return store.stored_themes(self._open().conn)[0]
+
+    def practices(
+        self,
+        theme: str | Sequence[str] | None = None,
+        region: str | Sequence[str] | None = None,
+        query: str | None = None,
+        k: int = 50,
+        kind: str | None = None,
+    ) -> list[RegionCards]:
+        """Practice cards grouped by region, strongest region first, at most ``k`` cards in all.
+
+        ``theme``: theme name, id or unique part (网格 → 网格化管理), or several; ``region``:
+        hierarchical (山东省 includes 广饶县); ``query``: keep cards whose passage a hybrid
+        search for it finds, in its order; ``kind``: "practice" or "rule" (default both).
+        """
+        from kb.practices import themes as th
+
+        live = self._open()
+        wanted = {th.match_theme(n, self.themes()).name for n in th.split_names(theme)}
+        prefixes = retrieve.region_prefixes(th.split_names(region)) if region else []
+        found = store.cards(live.conn, prefixes, [kind] if kind else ())
+        found = [c for c in found if not wanted or wanted & set(c.themes)]
+        if query:
+            hits = self.search(query, k=200, region=region)
+            order = {h.passage.passage_id: h.rank for h in hits}
+            found = sorted((c for c in found if c.passage_id in order), key=lambda c: (order[c.passage_id], -c.score))
+        return _by_region(found[:k])
+
+    def similar(
+        self,
+        passage_id_or_text: str,
+        other_regions: bool = True,
+        per_region: int = 2,
+        k: int = 10,
+        filters: Filters | None = None,
+        region: str | Sequence[str] | None = None,
+        years: tuple[int | None, int | None] | None = None,
+        doc_type: str | Sequence[str] | None = None,
+        fusion: bool = True,
+    ) -> list[SimilarHit]:
+        """Passages (with their cards) comparable to a passage or text, from other regions.
+
+        At most ``per_region`` per region, regions in order of their best hit. Other regions
+        are hierarchy-aware: the query's own region, those containing it and those inside it
+        are excluded (another county of the same city is another region), as are the query's
+        own document and texts without a region. Filters restrict the candidates.
+        """
+        from kb.practices.similar import similar
+
+        live = self._open()
+        filters = merge_filters(filters, region, years, doc_type)
+        embedder = None
+        if store.vid_of_passage(live.conn, passage_id_or_text.strip()) is None:
+            embedder = self.embedder
+            retrieve.ensure_model(live, embedder)
+        return similar(live, embedder, passage_id_or_text, self.settings, other_regions, per_region, k, filters, fusion)
+
+    def compare(
+        self,
+        regions: str | Sequence[str] | None = None,
+        themes: str | Sequence[str] | None = None,
+        level: str = "county",
+        kind: str | None = None,
+    ) -> Comparison:
+        """Region × theme matrix of card counts with the strongest card per cell.
+
+        ``level`` (province | city | county) rolls regions up; ``regions`` restricts rows
+        (hierarchically), ``themes`` columns. `kb.practices.compare.to_csv` writes it as CSV.
+        """
+        from kb.practices import compare
+        from kb.practices import themes as th
+
+        live = self._open()
+        taxonomy = self.themes()
+        if themes:
+            taxonomy = [th.match_theme(n, taxonomy) for n in th.split_names(themes)]
+        prefixes = retrieve.region_prefixes(th.split_names(regions)) if regions else []
+        return compare.compare(store.cards(live.conn, prefixes, [kind] if kind else ()), taxonomy, level)
+
+    def passage(self, passage_id: str) -> tuple[Passage, Document] | None:
+        """A passage by id with its document."""
+        conn = self._open().conn
+        vid = store.vid_of_passage(conn, passage_id)
+        if vid is None:
+            return None
+        passage, document, _ = store.by_vids(conn, [vid])[vid]
+        return passage, document
+
     def documents(self) -> list[tuple[Document, int]]:
         """(document, passage count) for every document and compilation part."""
-        return store.documents(self._open().conn)
+        with self._guard():
+            return store.documents(self._open().conn)
 
     def passages(self, doc_id: str) -> list[Passage]:
-        return store.passages_of(self._open().conn, doc_id)
+        with self._guard():
+            return store.passages_of(self._open().conn, doc_id)
 
     def document(self, doc_id: str) -> Document | None:
-        return store.document(self._open().conn, doc_id)
+        with self._guard():
+            return store.document(self._open().conn, doc_id)
+
+    def _notice(self, message: str) -> None:
+        if self._progress is not None:
+            self._progress(message)
+        else:
+            warnings.warn(message, stacklevel=3)
+
+    def _guard(self):
+        return sqlite_guard(Path(self.settings.index_dir))
+
+    # ------------------------------------------------------------ library views and changes (the app)
+
+    def neighbours(self, passage_id: str, before: int = 1, after: int = 1) -> list[Passage]:
+        """The passage and its neighbours in the same document (上下文), in reading order."""
+        found = store.passage_by_id(self._open().conn, passage_id)
+        if found is None:
+            return []
+        p = found[0]
+        return store.passages_around(self._open().conn, p.doc_id, p.seq, before, after)
+
+    def region_tree(self) -> dict[Region, dict[Region | None, list[Region]]]:
+        """province → city (None for a province-level mention) → counties, of every region the index is about."""
+        tree: dict[Region, dict[Region | None, list[Region]]] = {}
+        for code in store.distinct_region_codes(self._open().conn):
+            try:
+                region = regions.lookup(code)
+            except KeyError:
+                continue
+            chain = (*regions.ancestors(region), region)
+            province = chain[0]
+            city = next((r for r in chain if r.level == 2), None)
+            cities = tree.setdefault(province, {})
+            counties = cities.setdefault(city, [])
+            if region.level == 3 and region not in counties:
+                counties.append(region)
+        return tree
+
+    def year_range(self) -> tuple[int | None, int | None]:
+        """The earliest and latest document year in the index."""
+        return store.year_span(self._open().conn)
+
+    def files(self) -> dict[str, tuple[str, str | None, str | None]]:
+        """path → (status, error, ingested_at) of every indexed file."""
+        return store.file_states(self._open().conn)
+
+    def add_file(self, name: str, data: bytes) -> index.IngestReport:
+        """Save an uploaded file into the library folder (checked, safe name, no duplicate content) and ingest it.
+
+        A file that cannot be read is reported in the returned report and not kept on disk.
+        """
+        conn = store.connect(self.settings.index_dir)
+        try:
+            known = {r.content_hash: p for p, r in store.file_records(conn).items() if r.status == "ok"}
+        finally:
+            conn.close()
+        path = library.save_upload(name, data, self.settings, known)
+        try:
+            report = self.ingest([path])
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        if any(f.status == "error" for f in report.files):
+            path.unlink(missing_ok=True)
+        return report
+
+    def remove(self, target: str, delete_file: bool = False) -> index.IngestReport:
+        """Take a document (by id; a compilation part takes its whole file) or a file path out of the index.
+
+        With ``delete_file`` the file is also deleted when it lies in the library folder
+        (``corpus_dir``), so the next ingest of that folder does not bring it back.
+        """
+        doc = store.document(self._open().conn, target)
+        path = doc.path if doc else target
+        if path not in self.files():
+            raise KBError(f"“{target}”不在索引中：请刷新文档列表后再试")
+        self.close()
+        report = index.remove([path], self.settings, self.embedder, self._progress, self.settings.ingest_wait)
+        if delete_file and library.inside(path, self.settings.corpus_dir):
+            Path(path).unlink(missing_ok=True)
+        return report
+
+    def reindex(self) -> index.IngestReport:
+        """Bring the index up to date with the library folder and every other file it already holds."""
+        corpus = self.settings.corpus_dir
+        others = [p for p in self.files() if Path(p).exists() and not library.inside(p, corpus)]
+        return self.ingest([corpus, *others] if Path(corpus).is_dir() else others)
 
     def close(self) -> None:
         if self._live is not None:
@@ -209,3 +437,11 @@ def merge_filters(
     year_from, year_to = years or (base.year_from, base.year_to)
     merged = Filters(regions, year_from, year_to, types, base.doc_ids)
     return None if merged.is_empty() else merged
+
+
+def _by_region(cards: Sequence[PracticeCard]) -> list[RegionCards]:
+    """Cards grouped by region in order of each region's first (strongest) card."""
+    groups: dict[str, list[PracticeCard]] = {}
+    for c in cards:
+        groups.setdefault(c.region_code, []).append(c)
+    return [RegionCards(g[0].region, code, tuple(g)) for code, g in groups.items()]

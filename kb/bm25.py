@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,15 +126,63 @@ def save(index: BM25Index, folder: Path, stem: str) -> None:
     (folder / f"{stem}.vocab.json").write_text(json.dumps(index.vocab, ensure_ascii=False), encoding="utf-8")
 
 
+class BadFile(ValueError):
+    """A saved BM25 file that cannot be read or contradicts its companion file."""
+
+    def __init__(self, path: Path, detail: str):
+        super().__init__(f"{path}: {detail}")
+        self.path = path
+        self.detail = detail
+
+
 def load(folder: Path, stem: str) -> BM25Index:
+    """Read ``stem``.npz and ``stem``.vocab.json (no pickle); BadFile names the file that is wrong."""
     from scipy import sparse
 
-    with np.load(folder / f"{stem}.npz", allow_pickle=False) as z:
-        shape = tuple(int(x) for x in z["shape"])
-        matrix = sparse.csc_matrix((z["data"], z["indices"], z["indptr"]), shape=shape)
-        vids, df = z["vids"], z["df"]
-    vocab = json.loads((folder / f"{stem}.vocab.json").read_text(encoding="utf-8"))
-    return BM25Index(vids, vocab, df, matrix)
+    npz, vocab_path = folder / f"{stem}.npz", folder / f"{stem}.vocab.json"
+    if not npz.exists() and not vocab_path.exists():
+        raise FileNotFoundError(npz)
+    try:
+        with np.load(npz, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in ("shape", "data", "indices", "indptr", "vids", "df")}
+    except FileNotFoundError:
+        raise BadFile(npz, "the file is missing") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise BadFile(npz, "not a readable BM25 array file") from exc
+    try:
+        vocab = json.loads(vocab_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadFile(vocab_path, "the file is missing") from None
+    except (OSError, ValueError) as exc:
+        raise BadFile(vocab_path, f"not a JSON vocabulary ({type(exc).__name__})") from exc
+    problem = _inconsistency(arrays, vocab)
+    if problem:
+        raise BadFile(npz if problem[0] == "npz" else vocab_path, problem[1])
+    shape = (int(arrays["shape"][0]), int(arrays["shape"][1]))
+    matrix = sparse.csc_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape)
+    return BM25Index(arrays["vids"], vocab, arrays["df"], matrix)
+
+
+def _inconsistency(a: dict[str, np.ndarray], vocab: object) -> tuple[str, str] | None:
+    """('npz' | 'vocab', what is wrong) when the arrays or the vocabulary cannot describe one matrix."""
+    if a["shape"].shape != (2,) or a["shape"].dtype.kind not in "iu":
+        return "npz", "bad matrix shape"
+    rows, cols = (int(x) for x in a["shape"])
+    indptr, indices = a["indptr"], a["indices"]
+    if (
+        rows < 0
+        or cols < 0
+        or len(a["vids"]) != rows
+        or len(a["df"]) != cols
+        or len(indptr) != cols + 1
+        or len(indices) != len(a["data"])
+        or (len(indptr) and (indptr[0] != 0 or indptr[-1] != len(indices) or np.any(np.diff(indptr) < 0)))
+        or (len(indices) and (indices.min() < 0 or indices.max() >= rows))
+    ):
+        return "npz", "its arrays do not form one matrix"
+    if not isinstance(vocab, dict) or not all(isinstance(v, int) and 0 <= v < cols for v in vocab.values()):
+        return "vocab", f"its term indices do not fit the {cols}-column matrix"
+    return None
 
 
 def idf_of(index: BM25Index, term: str) -> float:

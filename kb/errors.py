@@ -28,3 +28,20 @@ class IndexStateError(KBError):
 
 class QueryError(KBError):
     """A search request is invalid (bad filter, unknown region, empty query…)."""
+
+
+class WriterBusyError(IndexStateError):
+    """Another process is writing the index (ingest, repair or rebuild) right now."""
+
+
+class IndexDamagedError(IndexStateError):
+    """A file of the index folder is unreadable or disagrees with the others."""
+
+    def __init__(self, path: str, detail: str, next_step: str):
+        super().__init__(f"{path} is damaged ({detail}); {next_step}")
+        self.path = path
+        self.detail = detail
+
+
+class UploadError(KBError):
+    """An uploaded file was refused before ingest (type, size, name, duplicate)."""

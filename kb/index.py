@@ -27,13 +27,16 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import bm25, regions, store
-from kb.errors import IndexStateError, KBError, LoadError
-from kb.load import iter_files, load, read_bytes
+from kb import bm25, health, indexdir, regions, store
+from kb.errors import IndexDamagedError, IndexStateError, KBError, LoadError
+from kb.indexdir import REPAIR_STEP
+from kb.load import find_files, load, read_bytes
+from kb.lock import LOCK_NAME, writer_lock
 from kb.pipeline import Parsed, parse_source, pipeline_key
+from kb.practices import build as practices
 from kb.settings import Settings
 from kb.tokens import bigrams, tokenize
-from kb.types import Document, Passage
+from kb.types import Document, IndexProblem, Passage, RepairReport
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -43,7 +46,7 @@ Progress = Callable[[str], None]
 @dataclass(frozen=True)
 class FileResult:
     path: str
-    status: str  # added | updated | unchanged | removed | error
+    status: str  # added | updated | unchanged | removed | error | skipped (a link out of the folder)
     passages: int = 0
     documents: int = 0
     reason: str | None = None
@@ -57,6 +60,7 @@ class IngestReport:
     total_documents: int
     total_passages: int
     seconds: float
+    repaired: tuple[IndexProblem, ...] = ()  # damage found in the live generation and repaired first
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -104,9 +108,12 @@ def read_manifest(index_dir: str | Path) -> dict | None:
     if not p.exists():
         return None
     try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise IndexStateError(f"{p} is unreadable ({exc}); delete the index folder and run `kb ingest` again") from exc
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexDamagedError(str(p), f"unreadable: {type(exc).__name__}", REPAIR_STEP) from exc
+    if not isinstance(data, dict):
+        raise IndexDamagedError(str(p), "not a JSON object", REPAIR_STEP)
+    return data
 
 
 def check_model(manifest: dict | None, model_name: str, dim: int, index_dir: str | Path) -> None:
@@ -135,7 +142,8 @@ def plan(paths: Sequence[str | Path], conn, settings: Settings, progress: Progre
     out = _Plan()
     records = store.file_records(conn)
     reparse = store.get_meta(conn, "pipeline") != pipeline_key(settings)
-    files = iter_files(paths)
+    files, links = find_files(paths, settings.ingest_follow_links)
+    out.results += [FileResult(display_path(link), "skipped", reason=why) for link, why in links]
     seen: set[str] = set()
     bar = _bar(files, "解析文件", progress)
     for f in bar:
@@ -194,14 +202,90 @@ def ingest(
     embedder,
     progress: Progress | None = None,
     strict: bool = False,
+    wait: bool = False,
+    repair: bool = False,
 ) -> IngestReport:
-    """Bring the index in ``settings.index_dir`` up to date with the files under ``paths``."""
+    """Bring the index in ``settings.index_dir`` up to date with the files under ``paths``.
+
+    Holds the folder's writer lock throughout (``wait``: queue behind another writer instead
+    of failing). A damaged live generation is repaired first (``repair``: rewrite every
+    derived file even when none looks damaged).
+    """
+    index_dir = Path(settings.index_dir)
+    with writer_lock(index_dir, wait, progress), indexdir.sqlite_guard(index_dir):
+        return _ingest_locked(paths, settings, embedder, progress, strict, repair)
+
+
+def rebuild(
+    paths: Sequence[str | Path],
+    settings: Settings,
+    embedder,
+    progress: Progress | None = None,
+    strict: bool = False,
+    wait: bool = False,
+) -> IngestReport:
+    """Empty the index folder and ingest ``paths`` afresh; refuses a folder holding anything but a kb index."""
+    folder = Path(settings.index_dir)
+    if folder.exists() and not folder.is_dir():
+        raise IndexStateError(f"{folder} is a file, not an index folder; choose another --index")
+    foreign = indexdir.foreign_files(folder)
+    if foreign:
+        listed = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
+        raise IndexStateError(
+            f"refusing to rebuild {folder}/: it holds files that are not part of a kb index ({listed}); "
+            "move them away or choose another --index folder"
+        )
+    with writer_lock(folder, wait, progress):
+        for p in folder.iterdir():
+            if p.name != LOCK_NAME:
+                p.unlink()
+        with indexdir.sqlite_guard(folder):
+            return _ingest_locked(paths, settings, embedder, progress, strict, False)
+
+
+def repair(
+    settings: Settings,
+    get_embedder: Callable[[], object],
+    progress: Progress | None = None,
+    wait: bool = False,
+    force: bool = False,
+) -> RepairReport:
+    """Rewrite the derived files of a damaged index from kb.sqlite; the model loads only if vectors are missing."""
+    started = time.perf_counter()
+    folder = Path(settings.index_dir)
+    if not (folder / store.DB_NAME).exists():
+        raise IndexStateError(f"no index in {folder}/: nothing to repair (run `kb ingest PATH…` first)")
+    with writer_lock(folder, wait, progress):
+        found = health.check(folder, settings.faiss_index == "hnsw")
+        bad_db = [p for p in found.problems if not p.repairable]
+        if bad_db:
+            raise IndexDamagedError(bad_db[0].file, bad_db[0].detail, indexdir.SQLITE_STEP)
+        if found.ok and not force:
+            return RepairReport(found.generation, (), 0, found.passages, time.perf_counter() - started)
+        with indexdir.sqlite_guard(folder):
+            conn = store.connect(folder)
+            try:
+                embedded, reused = _repair(conn, folder, found.generation, settings, get_embedder, progress)
+            finally:
+                conn.close()
+    return RepairReport(found.generation + 1, found.problems, embedded, reused, time.perf_counter() - started)
+
+
+def _ingest_locked(paths, settings: Settings, embedder, progress, strict: bool, repair: bool) -> IngestReport:
     started = time.perf_counter()
     index_dir = Path(settings.index_dir)
     conn = store.connect(index_dir)
     try:
-        check_model(read_manifest(index_dir), embedder.name, embedder.dim, index_dir)
+        check_model(_built_with(conn, index_dir), embedder.name, embedder.dim, index_dir)
         gen = int(store.get_meta(conn, "generation", "0"))
+        problems = _live_problems(conn, index_dir, gen, settings)
+        if problems or (repair and gen):
+            if problems and progress:
+                progress(
+                    "索引已损坏：" + "；".join(f"{Path(p.file).name}（{p.detail}）" for p in problems) + "。正在修复…"
+                )
+            _repair(conn, index_dir, gen, settings, lambda: embedder, progress)
+            gen += 1
         work = plan(paths, conn, settings, progress)
         if strict and any(r.status == "error" for r in work.results):
             bad = next(r for r in work.results if r.status == "error")
@@ -210,10 +294,92 @@ def ingest(
         if work.parsed or work.removed:
             embedded = _commit(conn, index_dir, gen, work, settings, embedder, progress)
             gen += 1
+        practices.refresh(conn, lambda: _load_vectors(index_dir, gen, embedder.dim), settings, embedder, progress)
         totals = conn.execute("SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM passages)").fetchone()
-        return IngestReport(tuple(work.results), gen, embedded, totals[0], totals[1], time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        return IngestReport(tuple(work.results), gen, embedded, totals[0], totals[1], seconds, tuple(problems))
     finally:
         conn.close()
+
+
+def _built_with(conn, index_dir: Path) -> dict | None:
+    """Model and dimension of the index from kb.sqlite (the manifest may be the damaged file)."""
+    model, dim = store.get_meta(conn, "model"), store.get_meta(conn, "dim")
+    if model and dim:
+        return {"model": model, "dim": int(dim), "passages": store.passage_count(conn)}
+    return read_manifest(index_dir)
+
+
+def _live_problems(conn, index_dir: Path, gen: int, settings: Settings) -> list[IndexProblem]:
+    """Damage in the derived files of the live generation (none for a new index)."""
+    if gen == 0:
+        return []
+    vids = np.asarray(store.all_vids(conn), dtype=np.int64)
+    dim = store.get_meta(conn, "dim")
+    meta = {"model": store.get_meta(conn, "model"), "dim": dim}
+    found = health.derived_problems(index_dir, gen, vids, int(dim) if dim else None, settings.faiss_index == "hnsw")
+    return found + health.manifest_problems(index_dir, gen, len(vids), {k: v for k, v in meta.items() if v})
+
+
+def _repair(conn, index_dir: Path, gen: int, settings: Settings, get_embedder, progress) -> tuple[int, int]:
+    """Write generation gen+1 from kb.sqlite: intact vectors kept, missing ones embedded, BM25s rebuilt.
+
+    Returns (passages embedded, passages whose vectors were reused).
+    """
+    import faiss
+
+    vids, parts = store.all_texts(conn)
+    texts = [context_text(*p) for p in parts]
+    model, dim = store.get_meta(conn, "model"), int(store.get_meta(conn, "dim") or 0)
+    ids, data = _salvage_vectors(index_dir, gen, dim or None)
+    row = {int(v): i for i, v in enumerate(ids)}
+    missing = [i for i, v in enumerate(vids) if v not in row]
+    embedder = get_embedder() if missing or not dim else None
+    if embedder is not None:
+        check_model({"model": model or embedder.name, "dim": dim or embedder.dim, "passages": 1},
+                    embedder.name, embedder.dim, index_dir)  # fmt: skip
+        model, dim = embedder.name, embedder.dim
+    matrix = np.zeros((len(vids), dim), dtype=np.float32)
+    for i, v in enumerate(vids):
+        if v in row:
+            matrix[i] = data[row[v]]
+    if missing:
+        unique = {text_hash(texts[i]): texts[i] for i in missing}
+        fresh = dict(zip(unique, _embed(embedder, list(unique.values()), progress), strict=True))
+        for i in missing:
+            matrix[i] = fresh[text_hash(texts[i])]
+    vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+    if vids:
+        vectors.add_with_ids(matrix, np.asarray(vids, dtype=np.int64))
+    new_gen = gen + 1
+    faiss.write_index(vectors, str(index_dir / f"vectors-{new_gen}.faiss"))
+    if settings.faiss_index == "hnsw":
+        faiss.write_index(_hnsw(vectors, settings), str(index_dir / f"ann-{new_gen}.faiss"))
+    _write_sparse(conn, index_dir, new_gen, settings)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for key, value in {"generation": str(new_gen), "model": model, "dim": str(dim)}.items():
+            store.set_meta(conn, key, value)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    _write_manifest(conn, index_dir, new_gen, settings, model, dim)
+    _drop_generation(index_dir, gen)
+    return len(missing), len(vids) - len(missing)
+
+
+def _salvage_vectors(index_dir: Path, gen: int, dim: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, vectors) still readable from generation ``gen``; empty when its file is lost."""
+    import faiss
+
+    try:
+        vectors = indexdir.read_vectors(index_dir, gen, dim)
+    except IndexStateError:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, dim or 0), dtype=np.float32)
+    flat = faiss.downcast_index(vectors.index)
+    data = flat.reconstruct_n(0, flat.ntotal) if flat.ntotal else np.zeros((0, flat.d), dtype=np.float32)
+    return faiss.vector_to_array(vectors.id_map).astype(np.int64), data
 
 
 def _commit(conn, index_dir: Path, gen: int, work: _Plan, settings: Settings, embedder, progress) -> int:
@@ -267,7 +433,7 @@ def _commit(conn, index_dir: Path, gen: int, work: _Plan, settings: Settings, em
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    _write_manifest(conn, index_dir, new_gen, settings, embedder)
+    _write_manifest(conn, index_dir, new_gen, settings, embedder.name, embedder.dim)
     _drop_generation(index_dir, gen)
     return len(fresh)
 
@@ -341,11 +507,8 @@ def _region_codes(p: Passage) -> list[tuple[str, bool]]:
 def _load_vectors(index_dir: Path, gen: int, dim: int):
     import faiss
 
-    path = index_dir / f"vectors-{gen}.faiss"
-    if gen and path.exists():
-        return faiss.read_index(str(path))
     if gen:
-        raise IndexStateError(f"{path} is missing; the index is damaged — delete {index_dir} and ingest again")
+        return indexdir.read_vectors(index_dir, gen, dim)
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
 
@@ -370,15 +533,15 @@ def _hnsw(vectors, settings: Settings):
     return ann
 
 
-def _write_manifest(conn, index_dir: Path, gen: int, settings: Settings, embedder) -> None:
+def _write_manifest(conn, index_dir: Path, gen: int, settings: Settings, model: str, dim: int) -> None:
     docs, passages, files = conn.execute(
         "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM passages), (SELECT count(*) FROM files)"
     ).fetchone()
     manifest = {
         "format": FORMAT_VERSION,
         "generation": gen,
-        "model": embedder.name,
-        "dim": embedder.dim,
+        "model": model,
+        "dim": dim,
         "documents": docs,
         "passages": passages,
         "files": files,
@@ -397,3 +560,36 @@ def _drop_generation(index_dir: Path, gen: int) -> None:
     ]
     for name in names:
         (index_dir / name).unlink(missing_ok=True)
+
+
+def remove(
+    paths: Sequence[str], settings: Settings, embedder, progress: Progress | None = None, wait: bool = False
+) -> IngestReport:
+    """Take the files stored under ``paths`` (as `kb docs` shows them) out of the index, whether or
+    not they still exist on disk; a new generation is written as by ingest, under the writer lock."""
+    index_dir = Path(settings.index_dir)
+    with writer_lock(index_dir, wait, progress), indexdir.sqlite_guard(index_dir):
+        return _remove_locked(paths, settings, embedder, progress)
+
+
+def _remove_locked(paths: Sequence[str], settings: Settings, embedder, progress: Progress | None) -> IngestReport:
+    started = time.perf_counter()
+    index_dir = Path(settings.index_dir)
+    conn = store.connect(index_dir)
+    try:
+        check_model(read_manifest(index_dir), embedder.name, embedder.dim, index_dir)
+        records = store.file_records(conn)
+        work = _Plan()
+        for path in dict.fromkeys(paths):
+            if path not in records:
+                raise KBError(f"{path} is not in the index; `kb docs` lists the indexed files")
+            work.removed.append(path)
+            work.results.append(FileResult(path, "removed", records[path].passages))
+        gen = int(store.get_meta(conn, "generation", "0"))
+        if work.removed:
+            _commit(conn, index_dir, gen, work, settings, embedder, progress)
+            gen += 1
+        totals = conn.execute("SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM passages)").fetchone()
+        return IngestReport(tuple(work.results), gen, 0, totals[0], totals[1], time.perf_counter() - started)
+    finally:
+        conn.close()

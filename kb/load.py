@@ -68,22 +68,62 @@ def iter_files(paths: Sequence[str | Path]) -> list[Path]:
     Hidden files/folders, Office lock files (``~$x.docx``) and folder notes
     (README.md, SOURCES.md…) inside folders are skipped: they are never documents. A file named explicitly is always returned, even if
     unsupported or missing, so ingest can report why it was not loaded rather than
-    silently ignoring what the user asked for.
+    silently ignoring what the user asked for. Symbolic links are followed; see
+    ``find_files`` for the ingest rule.
+    """
+    return find_files(paths, follow_links=True)[0]
+
+
+def find_files(paths: Sequence[str | Path], follow_links: bool = False) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """``iter_files``, plus which symbolic links were not followed and why.
+
+    A link inside a folder that points outside that folder is skipped unless
+    ``follow_links``: ingesting a folder should read that folder, not whatever a link in it
+    reaches (another user's files, a whole disk). Links that stay inside the folder are
+    harmless and kept (a linked folder is read once, through its real path).
     """
     found: dict[str, Path] = {}
+    skipped: list[tuple[Path, str]] = []
     for raw in paths:
         p = Path(raw)
-        if p.is_dir():
-            for root, dirs, files in os.walk(p):
-                dirs[:] = [d for d in dirs if not d.startswith(".")]
-                for name in files:
-                    if name.startswith((".", "~$")) or Path(name).suffix.lower() not in SUPPORTED or _is_notes(name):
-                        continue
-                    f = Path(root) / name
-                    found.setdefault(_key(f), f)
-        else:
+        if not p.is_dir():
             found.setdefault(_key(p), p)
-    return sorted(found.values(), key=lambda f: str(f))
+            continue
+        root = p.resolve()
+        seen_dirs = {str(root)}
+        for base, dirs, files in os.walk(p, followlinks=follow_links):
+            kept = []
+            for d in dirs:
+                if d.startswith("."):
+                    continue
+                link = Path(base) / d
+                if link.is_symlink() and not follow_links and _outside(link, root):
+                    skipped.append((link, _link_reason(link, root)))
+                elif (real := _key(link)) not in seen_dirs:  # a cycle or a second way in: read once
+                    seen_dirs.add(real)
+                    kept.append(d)
+            dirs[:] = kept
+            for name in files:
+                if name.startswith((".", "~$")) or Path(name).suffix.lower() not in SUPPORTED or _is_notes(name):
+                    continue
+                f = Path(base) / name
+                if f.is_symlink() and not follow_links and _outside(f, root):
+                    skipped.append((f, _link_reason(f, root)))
+                    continue
+                found.setdefault(_key(f), f)
+    return sorted(found.values(), key=lambda f: str(f)), sorted(skipped)
+
+
+def _outside(link: Path, root: Path) -> bool:
+    target = Path(_key(link))
+    return target != root and root not in target.parents
+
+
+def _link_reason(link: Path, root: Path) -> str:
+    return (
+        f"symbolic link to {_key(link)}, outside {root}: not followed "
+        "(set KB_INGEST_FOLLOW_LINKS=true to ingest what links point to)"
+    )
 
 
 def _is_notes(name: str) -> bool:

@@ -18,15 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import bm25, focus, regions, store
-from kb.errors import IndexStateError, ModelError, QueryError
+from kb import bm25, focus, indexdir, regions, store
+from kb.errors import IndexDamagedError, IndexStateError, ModelError, QueryError
 from kb.focus import is_cross_region_question
 from kb.index import MANIFEST, check_model, read_manifest
 from kb.settings import Settings
 from kb.tokens import bigrams, expansions, tokenize
-from kb.types import Filters, Hit
+from kb.types import DOC_TYPES, Filters, Hit
 
 MODES = ("hybrid", "dense", "bm25")
+MAX_K = 1000  # more hits than anyone reads; a larger k is capped (with a notice) rather than scanning everything
 DUP_COSINE = 0.985
 DOC_TOP = 2  # candidates per document averaged by document_boost
 
@@ -63,23 +64,29 @@ def open_index(settings: Settings) -> LiveIndex:
     import faiss
 
     folder = Path(settings.index_dir)
-    manifest = read_manifest(folder)
-    if manifest is None or not (folder / store.DB_NAME).exists():
+    if not (folder / store.DB_NAME).exists():
         raise IndexStateError(f"no index in {folder}/ yet: run `kb ingest corpus/` (or `kb ingest PATH…`) first")
-    conn = store.connect(folder)
-    gen = int(store.get_meta(conn, "generation", "0"))
-    try:
-        vectors = faiss.read_index(str(folder / f"vectors-{gen}.faiss"))
-        bm = bm25.load(folder, f"bm25-{gen}")
-    except (RuntimeError, OSError) as exc:
-        raise IndexStateError(f"{folder}/ is damaged ({exc}); delete it and run `kb ingest` again") from exc
-    try:
-        grams = bm25.load(folder, f"bigram-{gen}")
-    except OSError as exc:
+    manifest = read_manifest(folder)
+    if manifest is None:
+        raise IndexDamagedError(str(folder / MANIFEST), "the file is missing", indexdir.REPAIR_STEP)
+    with indexdir.sqlite_guard(folder):
+        conn = store.connect(folder)
+        gen = int(store.get_meta(conn, "generation", "0"))
+        count = store.passage_count(conn)
+    if not (folder / f"bigram-{gen}.npz").exists() and not (folder / f"bigram-{gen}.vocab.json").exists():
+        conn.close()
         raise IndexStateError(
-            f"{folder}/ was built by an older kb without the bigram index; run `kb ingest` on the same files "
-            "to upgrade it (vectors are reused, nothing is re-embedded)"
-        ) from exc
+            f"{folder}/ was built by an older kb without the bigram index (or lost both bigram-{gen} files); "
+            "run `kb ingest` on the same files (or `kb repair`) to write it: vectors are reused, nothing is re-embedded"
+        )
+    try:
+        vectors = indexdir.read_vectors(folder, gen)
+        bm = indexdir.read_sparse(folder, f"bm25-{gen}")
+        grams = indexdir.read_sparse(folder, f"bigram-{gen}")
+        indexdir.check_counts(folder, gen, count, vectors.ntotal, bm.size, grams.size)
+    except IndexStateError:
+        conn.close()
+        raise
     ann_path = folder / f"ann-{gen}.faiss"
     ann = None
     if settings.faiss_index == "hnsw" and ann_path.exists():
@@ -112,6 +119,9 @@ def allowed_vids(live: LiveIndex, filters: Filters | None) -> np.ndarray | None:
     if filters.year_to is not None:
         where.append("d.year <= ?")
         args.append(filters.year_to)
+    unknown = [t for t in filters.doc_types if t not in DOC_TYPES]
+    if unknown:
+        raise QueryError(f"未知文档类型“{unknown[0]}”: use one of {', '.join(DOC_TYPES)}")
     if filters.doc_types:
         where.append(f"d.doc_type IN ({','.join('?' * len(filters.doc_types))})")
         args += list(filters.doc_types)
@@ -253,7 +263,7 @@ def search(
     (for questions about several places, see ``focus.is_cross_region_question``).
     """
     mode = mode or settings.mode
-    k = k or settings.top_k
+    k, _ = check_k(k, settings.top_k)
     if mode not in MODES:
         raise QueryError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
     if not query.strip():
@@ -422,6 +432,16 @@ def regions_without_passages(live: LiveIndex, query: str) -> list[str]:
     named = regions.find_regions(query)
     empty = [r.name for r in named if allowed_vids(live, Filters(regions=(r.name,))).size == 0]
     return empty if len(empty) == len(named) else []
+
+
+def check_k(k: int | None, default: int) -> tuple[int, str | None]:
+    """The number of hits to return, and a notice when a huge ``k`` was capped at MAX_K; k < 1 is an error."""
+    k = default if k is None else k
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise QueryError(f"k (the number of hits) must be a whole number of at least 1; got {k!r}")
+    if k > MAX_K:
+        return MAX_K, f"k={k} 过大，只返回前 {MAX_K} 条"
+    return int(k), None
 
 
 def region_boost(live: LiveIndex, query: str, fused: list[tuple[int, float]], weight: float) -> list[tuple[int, float]]:

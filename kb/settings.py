@@ -93,6 +93,15 @@ class Settings:
     bm25_b: float = _opt(0.75, "BM25 length normalisation.")
     faiss_index: str = _opt("flat", "Dense index: exact inner product, or approximate HNSW.", ("flat", "hnsw"))
     hnsw_m: int = _opt(32, "HNSW graph degree (faiss_index=hnsw).")
+    ingest_wait: bool = _opt(
+        False,
+        "When another process is writing the index: wait for it to finish (true) or stop at once (false).",
+    )
+    ingest_follow_links: bool = _opt(
+        False,
+        "Follow symbolic links inside an ingested folder that point outside it (by default they are skipped "
+        "and listed in the report).",
+    )
     reranker: str = _opt("", "Optional sentence-transformers CrossEncoder name/path; empty = no reranking.")
     rerank_top: int = _opt(30, "Fused candidates passed to the reranker.")
     answer_passages: int = _opt(6, "Best passages whose sentences an answer is taken from.")
@@ -123,6 +132,14 @@ class Settings:
     )
     llm_min_cosine: float = _opt(0.88, "…or its e5 similarity with a sentence of a cited passage reaches this…")
     llm_min_overlap_with_cosine: float = _opt(0.3, "…together with at least this share of shared character pairs.")
+    upload_dir: str = _opt("", "Where files uploaded in the app are saved (empty = <corpus_dir>/uploads).")
+    upload_max_mb: int = _opt(50, "Largest file the app accepts for upload, in MB.")
+
+    practice_themes_file: str = _opt(
+        "",
+        "Theme taxonomy for practice cards and `kb compare` (TOML, [[theme]] tables with id, name, description, "
+        "keywords); empty = the shipped kb/data/practice_themes.toml. Changing it recomputes cards on the next ingest.",
+    )
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
@@ -154,6 +171,8 @@ class Settings:
                 raise ConfigError(f"{f.name} must be one of {', '.join(choices)}; got {getattr(self, f.name)!r}")
         if not 0 < self.chunk_min < self.chunk_max:
             raise ConfigError("chunk_min must be positive and smaller than chunk_max")
+        if self.upload_max_mb < 1:
+            raise ConfigError("upload_max_mb must be at least 1")
         if self.top_k < 1 or self.candidates < 1 or self.batch_size < 1:
             raise ConfigError("top_k, candidates and batch_size must be at least 1")
         if min(self.answer_passages, self.answer_region_passages, self.answer_max_sentences, self.llm_passages) < 1:
@@ -193,7 +212,7 @@ def _cast(f: dataclasses.Field, raw: str) -> Any:
             return True
         if value in ("0", "false", "no", "off", ""):
             return False
-        raise ConfigError(f"KB_{f.name.upper()} must be true or false; got {raw!r}")
+        raise ConfigError(f"KB_{f.name.upper()} must be true or false (1/0); got {raw!r}")
     try:
         if kind == "int":
             return int(raw)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.types import Document, Passage
+from kb.types import Document, Passage, PracticeCard, Theme
 
 DB_NAME = "kb.sqlite"
 
@@ -39,6 +39,24 @@ CREATE INDEX IF NOT EXISTS passages_hash ON passages(text_hash);
 CREATE TABLE IF NOT EXISTS passage_regions (vid INTEGER NOT NULL, code TEXT NOT NULL, own INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS passage_regions_code ON passage_regions(code);
 CREATE INDEX IF NOT EXISTS passage_regions_vid ON passage_regions(vid);
+CREATE TABLE IF NOT EXISTS practice_themes (
+    theme_id TEXT PRIMARY KEY, ord INTEGER NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL,
+    keywords TEXT NOT NULL, vector BLOB
+);
+CREATE TABLE IF NOT EXISTS practice_docs (doc_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS passage_themes (
+    passage_id TEXT NOT NULL, doc_id TEXT NOT NULL, theme_id TEXT NOT NULL, score REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passage_themes_pid ON passage_themes(passage_id);
+CREATE INDEX IF NOT EXISTS passage_themes_doc ON passage_themes(doc_id);
+CREATE TABLE IF NOT EXISTS practice_cards (
+    card_id TEXT PRIMARY KEY, passage_id TEXT NOT NULL, doc_id TEXT NOT NULL, region TEXT NOT NULL,
+    region_code TEXT NOT NULL, level INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+    summary TEXT NOT NULL, themes TEXT NOT NULL, figures TEXT NOT NULL, year INTEGER, score REAL NOT NULL,
+    locality TEXT, doc_title TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS practice_cards_doc ON practice_cards(doc_id);
+CREATE INDEX IF NOT EXISTS practice_cards_pid ON practice_cards(passage_id);
 """
 
 
@@ -246,6 +264,15 @@ def doc_ids(conn: sqlite3.Connection, vids: Sequence[int]) -> dict[int, str]:
     return out
 
 
+def passage_count(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM passages").fetchone()[0])
+
+
+def all_vids(conn: sqlite3.Connection) -> list[int]:
+    """Every passage id, ascending."""
+    return [r[0] for r in conn.execute("SELECT vid FROM passages ORDER BY vid")]
+
+
 def max_vid(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT max(vid) AS m FROM passages").fetchone()
     return int(row["m"] or 0) if row else 0
@@ -263,3 +290,193 @@ def hash_to_vid(conn: sqlite3.Connection, hashes: Iterable[str]) -> dict[str, in
         ):
             out[r["text_hash"]] = r["v"]
     return out
+
+
+# ---------------------------------------------------------------- app views (by passage id, facets)
+
+
+def passage_by_id(conn: sqlite3.Connection, passage_id: str) -> tuple[Passage, Document] | None:
+    """A passage and its document by the stable passage id, or None."""
+    row = conn.execute("SELECT * FROM passages WHERE passage_id=?", (passage_id,)).fetchone()
+    if row is None:
+        return None
+    return row_to_passage(row), _documents_by_id(conn, {row["doc_id"]})[row["doc_id"]]
+
+
+def passages_around(conn: sqlite3.Connection, doc_id: str, seq: int, before: int, after: int) -> list[Passage]:
+    """The passages of one document with ``seq`` in [seq-before, seq+after], in order."""
+    rows = conn.execute(
+        "SELECT * FROM passages WHERE doc_id=? AND seq BETWEEN ? AND ? ORDER BY seq",
+        (doc_id, seq - before, seq + after),
+    ).fetchall()
+    return [row_to_passage(r) for r in rows]
+
+
+def distinct_region_codes(conn: sqlite3.Connection) -> list[str]:
+    """Every division code some passage is about (own or inherited)."""
+    return [r["code"] for r in conn.execute("SELECT DISTINCT code FROM passage_regions ORDER BY code")]
+
+
+def year_span(conn: sqlite3.Connection) -> tuple[int | None, int | None]:
+    row = conn.execute("SELECT min(year) AS lo, max(year) AS hi FROM documents WHERE year IS NOT NULL").fetchone()
+    return (row["lo"], row["hi"]) if row else (None, None)
+
+
+def file_states(conn: sqlite3.Connection) -> dict[str, tuple[str, str | None, str | None]]:
+    """path → (status, error, ingested_at) of every file the index knows."""
+    rows = conn.execute("SELECT path, status, error, ingested_at FROM files").fetchall()
+    return {r["path"]: (r["status"], r["error"], r["ingested_at"]) for r in rows}
+
+
+# ---------------------------------------------------------------- practices (cards and themes)
+
+
+def _in_chunks(conn: sqlite3.Connection, sql: str, values: Sequence, before: Sequence = ()) -> list[sqlite3.Row]:
+    """Rows of ``sql`` (with one ``{marks}`` for an IN list) over ``values`` in chunks of 500."""
+    out: list[sqlite3.Row] = []
+    values = list(values)
+    for start in range(0, len(values), 500):
+        chunk = values[start : start + 500]
+        out += conn.execute(sql.format(marks=",".join("?" * len(chunk))), [*before, *chunk]).fetchall()
+    return out
+
+
+def practice_todo(conn: sqlite3.Connection) -> tuple[list[str], list[str]]:
+    """(documents without current cards, documents whose cards are stale or whose document is gone)."""
+    todo = [
+        r["doc_id"]
+        for r in conn.execute(
+            "SELECT d.doc_id FROM documents d LEFT JOIN practice_docs x ON x.doc_id = d.doc_id"
+            " WHERE x.content_hash IS NULL OR x.content_hash != d.content_hash ORDER BY d.doc_id"
+        )
+    ]
+    stale = [
+        r["doc_id"]
+        for r in conn.execute(
+            "SELECT x.doc_id FROM practice_docs x LEFT JOIN documents d ON d.doc_id = x.doc_id"
+            " WHERE d.doc_id IS NULL OR d.content_hash != x.content_hash"
+        )
+    ]
+    return todo, stale
+
+
+def clear_practices(conn: sqlite3.Connection, doc_ids: Sequence[str] | None = None) -> None:
+    """Forget the cards and passage themes of ``doc_ids`` (of every document when None)."""
+    tables = ("practice_cards", "passage_themes", "practice_docs")
+    if doc_ids is None:
+        for t in (*tables, "practice_themes"):
+            conn.execute(f"DELETE FROM {t}")
+        return
+    for t in tables:
+        for start in range(0, len(doc_ids), 500):
+            chunk = list(doc_ids[start : start + 500])
+            conn.execute(f"DELETE FROM {t} WHERE doc_id IN ({','.join('?' * len(chunk))})", chunk)
+
+
+def put_themes(conn: sqlite3.Connection, themes: Sequence[Theme], vectors) -> None:
+    """Store the taxonomy in use with each theme's embedding (float32 bytes)."""
+    conn.execute("DELETE FROM practice_themes")
+    conn.executemany(
+        "INSERT INTO practice_themes VALUES (?,?,?,?,?,?)",
+        [
+            (t.theme_id, i, t.name, t.description, _j(list(t.keywords)), vectors[i].astype("float32").tobytes())
+            for i, t in enumerate(themes)
+        ],
+    )
+
+
+def stored_themes(conn: sqlite3.Connection) -> tuple[list[Theme], list[bytes]]:
+    """The taxonomy the stored cards were made with, and each theme's vector bytes."""
+    rows = conn.execute("SELECT * FROM practice_themes ORDER BY ord").fetchall()
+    themes = [Theme(r["theme_id"], r["name"], r["description"], tuple(json.loads(r["keywords"]))) for r in rows]
+    return themes, [r["vector"] for r in rows]
+
+
+def doc_passages(conn: sqlite3.Connection, doc_ids: Sequence[str]) -> list[tuple[int, Passage]]:
+    """(vid, passage) of the given documents' own passages (not their parts'), in order."""
+    rows = _in_chunks(conn, "SELECT * FROM passages WHERE doc_id IN ({marks}) ORDER BY doc_id, seq", doc_ids)
+    return [(r["vid"], row_to_passage(r)) for r in rows]
+
+
+def documents_by_id(conn: sqlite3.Connection, doc_ids: Sequence[str]) -> dict[str, Document]:
+    rows = _in_chunks(conn, "SELECT * FROM documents WHERE doc_id IN ({marks})", sorted(set(doc_ids)))
+    return {r["doc_id"]: row_to_document(r) for r in rows}
+
+
+def national_regulation_vids(conn: sqlite3.Connection) -> list[int]:
+    """Passages of regulations that name no region (national laws): what local rules are compared with."""
+    sql = (
+        "SELECT p.vid FROM passages p JOIN documents d ON d.doc_id = p.doc_id"
+        " WHERE d.doc_type = 'regulation' AND d.regions = '[]' ORDER BY p.vid"
+    )
+    return [r["vid"] for r in conn.execute(sql)]
+
+
+def put_practices(
+    conn: sqlite3.Connection,
+    done: Sequence[tuple[str, str]],
+    passage_themes: Sequence[tuple[str, str, str, float]],
+    cards: Sequence[PracticeCard],
+) -> None:
+    """Insert (doc_id, content_hash) marks, (passage_id, doc_id, theme_id, score) rows and cards."""
+    conn.executemany("INSERT OR REPLACE INTO practice_docs VALUES (?,?)", done)
+    conn.executemany("INSERT INTO passage_themes VALUES (?,?,?,?)", passage_themes)
+    conn.executemany(
+        "INSERT OR REPLACE INTO practice_cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            (
+                c.card_id, c.passage_id, c.doc_id, c.region, c.region_code, c.level, c.name, c.kind,
+                _j(list(c.summary)), _j(list(c.themes)), _j(list(c.figures)), c.year, c.score, c.locality,
+                c.doc_title,
+            )
+            for c in cards
+        ],
+    )  # fmt: skip
+
+
+def _row_to_card(r: sqlite3.Row) -> PracticeCard:
+    return PracticeCard(
+        card_id=r["card_id"], passage_id=r["passage_id"], doc_id=r["doc_id"], region=r["region"],
+        region_code=r["region_code"], level=r["level"], name=r["name"], kind=r["kind"],
+        summary=tuple(json.loads(r["summary"])), themes=tuple(json.loads(r["themes"])),
+        figures=tuple(json.loads(r["figures"])), year=r["year"], score=r["score"], locality=r["locality"],
+        doc_title=r["doc_title"],
+    )  # fmt: skip
+
+
+def cards(
+    conn: sqlite3.Connection,
+    region_prefixes: Sequence[str] = (),
+    kinds: Sequence[str] = (),
+    passage_ids: Sequence[str] | None = None,
+) -> list[PracticeCard]:
+    """Stored cards, strongest first; restricted to division-code prefixes, kinds or passages when given."""
+    where, args = ["1=1"], []
+    if region_prefixes:
+        where.append("(" + " OR ".join("region_code LIKE ?" for _ in region_prefixes) + ")")
+        args += [f"{p}%" for p in region_prefixes]
+    if kinds:
+        where.append(f"kind IN ({','.join('?' * len(kinds))})")
+        args += list(kinds)
+    sql = f"SELECT * FROM practice_cards WHERE {' AND '.join(where)}"
+    if passage_ids is not None:
+        rows = _in_chunks(conn, sql + " AND passage_id IN ({marks})", passage_ids, args)
+    else:
+        rows = conn.execute(sql, args).fetchall()
+    return sorted((_row_to_card(r) for r in rows), key=lambda c: (-c.score, c.card_id))
+
+
+def themes_of_passages(conn: sqlite3.Connection, passage_ids: Sequence[str]) -> dict[str, list[str]]:
+    """passage id → theme ids, best first."""
+    rows = _in_chunks(
+        conn, "SELECT passage_id, theme_id, score FROM passage_themes WHERE passage_id IN ({marks})", passage_ids
+    )
+    out: dict[str, list[tuple[float, str]]] = {}
+    for r in rows:
+        out.setdefault(r["passage_id"], []).append((-r["score"], r["theme_id"]))
+    return {pid: [t for _, t in sorted(v)] for pid, v in out.items()}
+
+
+def vid_of_passage(conn: sqlite3.Connection, passage_id: str) -> int | None:
+    row = conn.execute("SELECT vid FROM passages WHERE passage_id=?", (passage_id,)).fetchone()
+    return int(row["vid"]) if row else None

@@ -159,3 +159,133 @@ class Filters:
 
     def is_empty(self) -> bool:
         return not (self.regions or self.year_from or self.year_to or self.doc_types or self.doc_ids)
+
+
+@dataclass(frozen=True)
+class IndexProblem:
+    """One thing `kb check` found wrong in an index folder."""
+
+    file: str  # the damaged file, inside the index folder
+    detail: str
+    repairable: bool = True  # `kb repair` can fix it (every file but kb.sqlite itself)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What `kb check` / KnowledgeBase.check() found: SQLite integrity and agreement of every file."""
+
+    folder: str
+    generation: int
+    documents: int
+    passages: int
+    problems: tuple[IndexProblem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def repairable(self) -> bool:
+        return all(p.repairable for p in self.problems)
+
+
+@dataclass(frozen=True)
+class RepairReport:
+    """What `kb repair` did: the files it wrote anew and how many passages it had to embed again."""
+
+    generation: int
+    problems: tuple[IndexProblem, ...]  # what was wrong before the repair
+    embedded: int  # passages whose vectors were missing and were embedded again
+    reused: int  # passages whose vectors were intact and kept
+    seconds: float
+
+
+# ---------------------------------------------------------------- practices
+
+CARD_KINDS = ("practice", "rule")  # a measure a place took; a local regulation's distinctive provision
+
+
+@dataclass(frozen=True)
+class Theme:
+    """One governance theme of the taxonomy (kb/data/practice_themes.toml or the user's own)."""
+
+    theme_id: str  # stable ascii id, e.g. "grid"
+    name: str  # 网格化管理
+    description: str  # one line, also what passages are compared with (e5)
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PracticeCard:
+    """A concrete measure taken by a named place, drawn from one passage at ingest time.
+
+    ``region`` is the most specific division (full name, province → … → it) with its
+    adcode and level (1 province, 2 city, 3 county); "" / "" / 0 when the place is not a
+    division kb knows. ``locality`` is a township, street or village named with it
+    (徐碧街道), which the division data does not cover. ``summary`` holds one or two
+    sentences verbatim from the passage; ``themes`` are theme names, best first.
+    """
+
+    card_id: str
+    passage_id: str
+    doc_id: str
+    region: str  # 福建省三明市梅列区
+    region_code: str  # 350402
+    level: int
+    name: str  # 三长制, or a short head phrase
+    kind: str  # one of CARD_KINDS
+    summary: tuple[str, ...]
+    themes: tuple[str, ...] = ()
+    figures: tuple[str, ...] = ()  # 942个网格, 181名调解员, 3.2万户
+    year: int | None = None
+    score: float = 0.0  # strength of the card (name evidence, themes, figures): orders cards
+    locality: str | None = None
+    doc_title: str = ""
+
+
+@dataclass(frozen=True)
+class RegionCards:
+    """Cards of one region, strongest first (what ``KnowledgeBase.practices`` returns a list of)."""
+
+    region: str  # full name; "" for cards without a known division
+    region_code: str
+    cards: tuple[PracticeCard, ...]
+
+
+@dataclass(frozen=True)
+class SimilarHit:
+    """A passage comparable to the query passage, from another region (``KnowledgeBase.similar``).
+
+    ``region`` is the group the hit counts for (its most specific region, full name; "" for
+    national or region-less texts); ``cards`` are the practice cards drawn from the passage.
+    Hits come grouped: every hit of the best region first, then the next region's.
+    """
+
+    hit: Hit
+    region: str
+    region_code: str
+    themes: tuple[str, ...] = ()
+    cards: tuple[PracticeCard, ...] = ()
+
+
+@dataclass(frozen=True)
+class CompareCell:
+    """One region × theme cell: how many cards, and the strongest one."""
+
+    region: str
+    theme: str
+    count: int
+    best: PracticeCard | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A region × theme matrix (``KnowledgeBase.compare``); ``cells[i][j]`` is regions[i] × themes[j]."""
+
+    regions: tuple[str, ...]  # full names at the requested level
+    themes: tuple[str, ...]  # theme names
+    cells: tuple[tuple[CompareCell, ...], ...]
+    level: str = "county"  # province | city | county
+
+    def cell(self, region: str, theme: str) -> CompareCell:
+        return self.cells[self.regions.index(region)][self.themes.index(theme)]

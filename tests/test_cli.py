@@ -218,6 +218,17 @@ def test_unknown_region_is_an_error(built_index, capsys):
     assert code == 1 and "火星市" in err and out == ""
 
 
+@pytest.mark.parametrize("k", ["0", "-1"])
+def test_k_below_one_is_an_error(built_index, capsys, k):
+    code, out, err = run(capsys, "search", "基层治理", "--index", built_index.index_dir, "--k", k)
+    assert code == 1 and "at least 1" in err and out == ""
+
+
+def test_unknown_type_is_an_error_listing_the_types(built_index, capsys):
+    code, out, err = run(capsys, "search", "基层治理", "--index", built_index.index_dir, "--type", "law")
+    assert code == 1 and "law" in err and "regulation" in err and "work_report" in err and out == ""
+
+
 def test_bad_year_is_an_error(built_index, capsys):
     code, _, err = run(capsys, "search", "基层治理", "--index", built_index.index_dir, "--year", "去年")
     assert code == 1 and "--year" in err

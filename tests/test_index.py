@@ -424,3 +424,25 @@ def test_hnsw_index_is_written_and_searched(tmp_path, seed_dir):
         assert hits and hits[0].document.title == "基层社会治理创新研究"
     finally:
         live.close()
+
+
+def test_a_link_out_of_the_folder_is_skipped_and_reported(tmp_path, capsys, monkeypatch):
+    from kb.cli import main
+
+    corpus = write_corpus(tmp_path / "corpus", {"a.txt": "河长制\n河长定期巡河。"})
+    secret = write_corpus(tmp_path / "home", {"diary.txt": "私人日记\n今天的心事。"}) / "diary.txt"
+    (corpus / "diary.txt").symlink_to(secret)
+    settings = fake_settings(index_dir=str(tmp_path / "index"))
+
+    report = index.ingest([corpus], settings, FakeEmbedder(64))
+    assert statuses(report) == {"a.txt": "added", "diary.txt": "skipped"}
+    with KnowledgeBase(settings=settings) as kb:
+        assert [Path(d.path).name for d, _ in kb.documents()] == ["a.txt"]
+
+    monkeypatch.setenv("KB_MODEL", "fake")
+    assert main(["ingest", str(corpus), "--index", settings.index_dir]) == 0
+    out = capsys.readouterr().out
+    assert "跳过" in out and "diary.txt" in out and "not followed" in out
+
+    followed = index.ingest([corpus], settings.replace(ingest_follow_links=True), FakeEmbedder(64))
+    assert statuses(followed)["diary.txt"] == "added"

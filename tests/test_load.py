@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kb.errors import LoadError
-from kb.load import SUPPORTED, decode_text, iter_files, load
+from kb.load import SUPPORTED, decode_text, find_files, iter_files, load
 
 DATA = Path(__file__).parent / "data" / "load"
 
@@ -347,6 +347,24 @@ def test_iter_files(tmp_path):
 
 def test_iter_files_returns_missing_explicit_path(tmp_path):
     assert iter_files([tmp_path / "missing.pdf"]) == [tmp_path / "missing.pdf"]
+
+
+def test_links_out_of_an_ingested_folder_are_skipped_and_listed(tmp_path):
+    folder, outside = tmp_path / "corpus", tmp_path / "private"
+    for rel in ("corpus/a.txt", "corpus/sub/b.txt", "private/secret.txt", "private/dir/c.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x", encoding="utf-8")
+    (folder / "secret.txt").symlink_to(outside / "secret.txt")
+    (folder / "dir").symlink_to(outside / "dir", target_is_directory=True)
+    (folder / "alias.txt").symlink_to(folder / "sub" / "b.txt")  # stays inside: harmless, read once
+
+    files, skipped = find_files([folder])
+    assert [p.relative_to(folder).as_posix() for p in files] == ["a.txt", "alias.txt"]
+    assert [p.name for p, _ in skipped] == ["dir", "secret.txt"]
+    assert all("not followed" in why and "KB_INGEST_FOLLOW_LINKS" in why for _, why in skipped)
+
+    followed, none = find_files([folder], follow_links=True)
+    assert none == [] and {p.name for p in followed} == {"a.txt", "alias.txt", "secret.txt", "c.txt"}
 
 
 def test_supported_extensions():

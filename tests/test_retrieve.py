@@ -129,6 +129,34 @@ def test_invalid_requests_are_query_errors(live, built_index, query, mode):
         search(live, built_index, query, mode=mode)
 
 
+@pytest.mark.parametrize("k", [0, -1])
+def test_k_below_one_is_a_query_error(live, built_index, k):
+    with pytest.raises(QueryError, match="at least 1"):
+        search(live, built_index, "网格员", k=k)
+
+
+def test_a_huge_k_is_capped_with_a_notice(built_index):
+    from kb.api import KnowledgeBase
+
+    said: list[str] = []
+    kb = KnowledgeBase(settings=built_index.settings, embedder=built_index.embedder, progress=said.append)
+    with kb:
+        capped = kb.search("治理", k=10**9, mode="bm25")
+        assert len(capped) == len(kb.search("治理", k=retrieve.MAX_K, mode="bm25")) > 10
+    assert said == [f"k={10**9} 过大，只返回前 {retrieve.MAX_K} 条"]
+    assert retrieve.check_k(None, 7) == (7, None) and retrieve.check_k(5, 7) == (5, None)
+    quiet = KnowledgeBase(settings=built_index.settings, embedder=built_index.embedder)
+    with quiet, pytest.warns(UserWarning, match="过大"):
+        quiet.search("治理", k=5000, mode="bm25")
+
+
+def test_an_unknown_document_type_is_rejected_listing_the_known_ones(live, built_index):
+    with pytest.raises(QueryError) as caught:
+        search(live, built_index, "网格员", Filters(doc_types=("regulations",)))
+    assert "regulations" in str(caught.value) and "regulation, research, survey" in str(caught.value)
+    assert search(live, built_index, "网格员", Filters(doc_types=("regulation",)))  # a known type still works
+
+
 # ---------------------------------------------------------------- filters
 
 

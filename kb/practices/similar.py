@@ -1,0 +1,164 @@
+"""Comparable passages from other regions: "who else has done this, and how?"
+
+The query passage's stored vector is compared with every passage's (no re-embedding),
+and its most distinctive words and character pairs (tf·idf, as "more like this" does)
+query both BM25 indexes; the three lists are fused by z-score like search. Candidates in
+the query's own region, in a region containing it or inside it, in its own document, or
+without any region (national texts) are dropped; the rest are grouped by region, at
+most ``per_region`` each, best regions first.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from kb import bm25, regions, store
+from kb.errors import QueryError
+from kb.index import context_text
+from kb.retrieve import LiveIndex, allowed_vids, bigram_ranked, dense_ranked, zscore_fusion
+from kb.settings import Settings
+from kb.tokens import bigrams, tokenize
+from kb.types import Filters, Hit, Passage, Region, SimilarHit
+
+MLT_WORDS = 25  # distinctive words of the query passage sent to word BM25
+MLT_BIGRAMS = 40  # distinctive character pairs sent to bigram BM25
+POOL = 300  # candidates per list: exclusion removes many
+THEME_BONUS = 0.4  # fused-score bonus per theme shared with the query passage
+
+
+@functools.cache
+def _region(name: str) -> Region | None:
+    return regions.resolve(name)
+
+
+def group_region(passage: Passage) -> Region | None:
+    """The region a passage counts for: its first (most specific) region."""
+    for name in passage.regions:
+        if (r := _region(name)) is not None:
+            return r
+    return None
+
+
+def related(code: str, others: Sequence[str]) -> bool:
+    """Whether division ``code`` is one of ``others``, contains one, or lies inside one."""
+    return any(regions.within(code, o) or regions.within(o, code) for o in others)
+
+
+def distinctive(terms: Sequence[str], index: bm25.BM25Index, n: int) -> list[str]:
+    """The ``n`` terms with the highest tf·idf in ``terms`` (a long passage as a focused query)."""
+    counts = Counter(terms)
+    scored = sorted(counts, key=lambda t: -(1 + np.log(counts[t])) * bm25.idf_of(index, t))
+    return [t for t in scored[:n] if bm25.idf_of(index, t) > 0]
+
+
+def similar(
+    live: LiveIndex,
+    embedder,
+    query: str,
+    settings: Settings,
+    other_regions: bool = True,
+    per_region: int = 2,
+    k: int = 10,
+    filters: Filters | None = None,
+    fusion: bool = True,
+) -> list[SimilarHit]:
+    """Passages comparable to ``query`` (a passage id, or free text), grouped by region.
+
+    ``other_regions=False`` keeps the query's own region (still never its own document);
+    ``fusion=False`` ranks by the vectors alone (for the benchmark).
+    """
+    if not query.strip():
+        raise QueryError("empty query: give a passage id (see `kb passages DOC_ID`) or a text")
+    if per_region < 1 or k < 1:
+        raise QueryError("per_region and k must be at least 1")
+    vid = store.vid_of_passage(live.conn, query.strip())
+    if vid is not None:
+        passage, document, _ = store.by_vids(live.conn, [vid])[vid]
+        qvec = live.vectors.reconstruct(vid)
+        text = context_text(document.title, passage.heading_path, passage.text)
+        own = [r.code for n in passage.regions if (r := _region(n))]
+        doc_id = document.doc_id
+    else:
+        if embedder is None:
+            raise QueryError(f"{query[:20]!r} is no passage id; a free text needs the embedding model")
+        text, qvec, doc_id = query, embedder.embed_queries([query])[0], None
+        own = [r.code for r in regions.find_regions(query)]
+    allowed = allowed_vids(live, filters)
+    if allowed is not None and allowed.size == 0:
+        return []
+    lists = [dense_ranked(live, qvec, POOL, allowed)]
+    weights = [settings.dense_weight]
+    if fusion:
+        lists.append(_words(live, text, allowed))
+        lists.append(bigram_ranked(live, " ".join(distinctive(bigrams(text), live.bigram, MLT_BIGRAMS)), POOL, allowed))
+        weights += [settings.bm25_weight, settings.bigram_weight]
+    fused = zscore_fusion(lists, weights) if len(lists) > 1 else lists[0]
+    qthemes = (
+        set(store.themes_of_passages(live.conn, [passage.passage_id]).get(passage.passage_id, [])) if vid else set()
+    )
+    return _grouped(live, fused, vid, doc_id, own if other_regions else [], qthemes, per_region, k)
+
+
+def _words(live: LiveIndex, text: str, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+    mask = None if allowed is None else np.isin(live.bm25.vids, allowed)
+    return bm25.search(live.bm25, distinctive(tokenize(text), live.bm25, MLT_WORDS), POOL, mask)
+
+
+def _grouped(
+    live: LiveIndex,
+    fused: list[tuple[int, float]],
+    qvid: int | None,
+    doc_id: str | None,
+    own: Sequence[str],
+    qthemes: set[str],
+    per_region: int,
+    k: int,
+) -> list[SimilarHit]:
+    rows = store.by_vids(live.conn, [v for v, _ in fused])
+    themes = store.themes_of_passages(live.conn, [rows[v][0].passage_id for v, _ in fused if v in rows])
+    scored = []
+    for vid, score in fused:
+        if vid == qvid or vid not in rows:
+            continue
+        passage, document, _ = rows[vid]
+        if doc_id is not None and doc_id in (document.doc_id, document.parent_id):
+            continue
+        shared = len(qthemes & set(themes.get(passage.passage_id, ())))
+        scored.append((score + THEME_BONUS * shared, vid))
+    scored.sort(key=lambda sv: (-sv[0], sv[1]))
+    groups: dict[str, list[tuple[float, int]]] = {}
+    taken = 0
+    for score, vid in scored:
+        region = group_region(rows[vid][0])
+        if own and (region is None or related(region.code, own)):
+            continue
+        members = groups.setdefault(region.code if region else "", [])
+        if len(members) < per_region:
+            members.append((score, vid))
+            taken += 1
+            if taken == k:
+                break
+    cards = store.cards(live.conn, passage_ids=[rows[v][0].passage_id for g in groups.values() for _, v in g])
+    by_passage: dict[str, list] = {}
+    for c in cards:
+        by_passage.setdefault(c.passage_id, []).append(c)
+    names = dict(store_theme_names(live))
+    out: list[SimilarHit] = []
+    for code, members in groups.items():
+        for score, vid in members:
+            passage, document, _ = rows[vid]
+            hit = Hit(passage, document, float(score), len(out) + 1)
+            region = regions.lookup(code).name if code else ""
+            ths = tuple(names.get(t, t) for t in themes.get(passage.passage_id, ()))
+            out.append(SimilarHit(hit, region, code, ths, tuple(by_passage.get(passage.passage_id, ()))))
+    return out
+
+
+def store_theme_names(live: LiveIndex) -> list[tuple[str, str]]:
+    """(theme id, name) of the taxonomy the index's cards were made with."""
+    themes, _ = store.stored_themes(live.conn)
+    return [(t.theme_id, t.name) for t in themes]
