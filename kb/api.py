@@ -34,6 +34,7 @@ class KnowledgeBase:
         self._embedder = embedder
         self._progress = progress
         self._live: retrieve.LiveIndex | None = None
+        self._query = None  # a torch-free question embedder (kb.embed.OnnxQueryEmbedder)
 
     @property
     def embedder(self):
@@ -42,6 +43,15 @@ class KnowledgeBase:
 
             self._embedder = load_embedder(self.settings, self._progress)
         return self._embedder
+
+    @property
+    def query_embedder(self):
+        """What embeds questions: the loaded model if any, else its torch-free ONNX export when prepared."""
+        if self._embedder is None and self._query is None:
+            from kb.embed import load_query_embedder
+
+            self._query = load_query_embedder(self.settings)
+        return self._embedder or self._query or self.embedder
 
     def ingest(
         self, paths: Sequence[str | Path], strict: bool = False, wait: bool | None = None, repair: bool = False
@@ -91,7 +101,7 @@ class KnowledgeBase:
             self._notice(notice)
         live = self._open()
         mode = mode or self.settings.mode
-        embedder = None if mode == "bm25" else self.embedder
+        embedder = None if mode == "bm25" else self.query_embedder
         if embedder is not None:
             retrieve.ensure_model(live, embedder)
         with self._guard():
