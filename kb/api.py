@@ -55,6 +55,7 @@ class KnowledgeBase:
         self._live: retrieve.LiveIndex | None = None
         self._generator = None
         self._sentence_cache: dict[str, np.ndarray] = {}
+        self._query = None  # a torch-free question embedder (kb.embed.OnnxQueryEmbedder)
 
     @property
     def embedder(self):
@@ -63,6 +64,15 @@ class KnowledgeBase:
 
             self._embedder = load_embedder(self.settings, self._progress)
         return self._embedder
+
+    @property
+    def query_embedder(self):
+        """What embeds questions: the loaded model if any, else its torch-free ONNX export when prepared."""
+        if self._embedder is None and self._query is None:
+            from kb.embed import load_query_embedder
+
+            self._query = load_query_embedder(self.settings)
+        return self._embedder or self._query or self.embedder
 
     def ingest(
         self, paths: Sequence[str | Path], strict: bool = False, wait: bool | None = None, repair: bool = False
@@ -117,7 +127,7 @@ class KnowledgeBase:
             self._notice(notice)
         live = self._open()
         mode = mode or self.settings.mode
-        embedder = None if mode == "bm25" else self.embedder
+        embedder = None if mode == "bm25" else self.query_embedder
         if embedder is not None:
             retrieve.ensure_model(live, embedder)
         with self._guard():
@@ -185,7 +195,7 @@ class KnowledgeBase:
         if missing and not filters:
             return answer.not_found(question, hits, f"知识库中没有关于{'、'.join(missing)}的资料。")
         terms, pairs = retrieve.question_weights(live, question, self.settings)
-        return answer.Evidence(question, tuple(hits), self.embedder.embed_queries([question])[0], terms, pairs)
+        return answer.Evidence(question, tuple(hits), self.query_embedder.embed_queries([question])[0], terms, pairs)
 
     @property
     def generator(self):
@@ -211,8 +221,8 @@ class KnowledgeBase:
         if missing:
             if len(self._sentence_cache) > SENTENCE_CACHE:
                 self._sentence_cache.clear()
-            self._sentence_cache.update(zip(missing, self.embedder.embed_sentences(missing), strict=True))
-        dim = self.embedder.dim
+            self._sentence_cache.update(zip(missing, self.query_embedder.embed_sentences(missing), strict=True))
+        dim = self.query_embedder.dim
         return np.array([self._sentence_cache[t] for t in texts], dtype=np.float32).reshape(len(texts), dim)
 
     # ------------------------------------------------------------ practices
@@ -273,7 +283,7 @@ class KnowledgeBase:
         filters = merge_filters(filters, region, years, doc_type)
         embedder = None
         if store.vid_of_passage(live.conn, passage_id_or_text.strip()) is None:
-            embedder = self.embedder
+            embedder = self.query_embedder
             retrieve.ensure_model(live, embedder)
         return similar(live, embedder, passage_id_or_text, self.settings, other_regions, per_region, k, filters, fusion)
 

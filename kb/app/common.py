@@ -94,6 +94,9 @@ class _ProgressEmbedder:
     def embed_queries(self, texts, progress_bar: bool = False):
         return self.inner.embed_queries(texts)
 
+    def embed_sentences(self, texts):
+        return self.inner.embed_sentences(texts)
+
     def embed_passages(self, texts, progress_bar: bool = False):
         texts = list(texts)
         parts = []

@@ -1,0 +1,78 @@
+"""Passage embedding speed and fidelity: torch fp32 (what ingest uses) vs ONNX Runtime fp32 and int8.
+
+int8 is ONNX Runtime's dynamic quantisation, per channel, of the prepared query-encoder graph
+(word embeddings stay fp32 in the memory-mapped table). Reports passages/s of each, all in
+the same run, and the cosine of each ONNX vector with torch's (issue 13's bar for shipping:
+mean ≥ 0.99, min ≥ 0.97, and ≥ 2× torch's passages/s).
+
+    PYTHONPATH=$PWD python benchmarks/quant_speed.py [--passages 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def passages(n: int) -> list[str]:
+    """Real passage texts: the seed documents cut into ~300-character pieces."""
+    out: list[str] = []
+    for path in sorted((ROOT.parent / "shared" / "seeds").glob("*.txt")):
+        text = path.read_text(encoding="utf-8").replace("\n", "")
+        out += [text[i : i + 300] for i in range(0, len(text) - 300, 300)]
+    return ["passage: " + t for t in out[:n]]
+
+
+def rate(fn, texts: list[str], batch: int) -> tuple[np.ndarray, float]:
+    start = time.perf_counter()
+    vecs = np.concatenate([fn(texts[i : i + batch]) for i in range(0, len(texts), batch)])
+    return vecs, len(texts) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--passages", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=32)
+    args = parser.parse_args()
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from kb import embed_onnx
+    from kb.embed import load_embedder
+    from kb.settings import Settings
+
+    settings = Settings()
+    full = load_embedder(settings)
+    target = embed_onnx.prepare(full.model, full.name, settings.cache_dir, None, full.model.max_seq_length, print)
+    fp32 = embed_onnx._open(target, full.model.max_seq_length)
+    texts = passages(args.passages)
+    with tempfile.TemporaryDirectory() as tmp:
+        q8 = Path(tmp) / "encoder-int8.onnx"
+        quantize_dynamic(str(target / "encoder.onnx"), str(q8), per_channel=True, weight_type=QuantType.QInt8)
+        options = ort.SessionOptions()
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = ort.InferenceSession(str(q8), options, providers=["CPUExecutionProvider"])
+        int8 = embed_onnx.OnnxQueryEncoder(session, fp32.tokenize, fp32.words)
+        rate(int8, texts[:8], args.batch)  # warm-up
+        ref, torch_rate = rate(lambda b: full.encode_raw(b), texts, args.batch)
+        v32, fp32_rate = rate(fp32, texts, args.batch)
+        v8, int8_rate = rate(int8, texts, args.batch)
+    print(f"{len(texts)} passages, batch {args.batch}")
+    print(f"{'backend':<22} {'passages/s':>10} {'× torch':>8} {'cos mean':>9} {'cos min':>8}")
+    for name, vecs, r in (
+        ("torch fp32", ref, torch_rate),
+        ("ORT fp32", v32, fp32_rate),
+        ("ORT int8 dyn/ch", v8, int8_rate),
+    ):
+        cos = np.sum(vecs * ref, axis=1)
+        print(f"{name:<22} {r:>10.1f} {r / torch_rate:>8.2f} {cos.mean():>9.4f} {cos.min():>8.4f}")
+
+
+if __name__ == "__main__":
+    main()
