@@ -218,7 +218,9 @@ class SimilarHit:
 
     ``region`` is the group the hit counts for (its most specific region, full name; "" for
     national or region-less texts); ``cards`` are the practice cards drawn from the passage.
-    Hits come grouped: every hit of the best region first, then the next region's.
+    Hits come in rounds: the best hit of every region (best region first), then each
+    region's second hit, and so on; group by ``region`` in order of first appearance to
+    show them region by region.
     """
 
     hit: Hit

@@ -35,6 +35,8 @@ def refresh(conn, load_vectors: Callable[[], object], settings: Settings, embedd
     key = practice_key(conn, settings, embedder)
     full = store.get_meta(conn, META_KEY) != key
     todo, stale = store.practice_todo(conn)
+    if full:  # everything is recomputed, including documents whose marks look current
+        todo = [d.doc_id for d, _ in store.documents(conn)]
     if not full and not todo and not stale:
         return 0
     started = time.perf_counter()
