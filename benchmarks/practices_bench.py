@@ -70,6 +70,32 @@ def mean(rows: list[dict]) -> dict:
     return {m: round(float(np.mean([r[m] for r in rows])), 3) for m in rows[0]} if rows else {}
 
 
+def labelled(conn) -> dict:
+    """Theme precision/recall on theme_labels.jsonl and card precision on card_labels.jsonl (hand labels)."""
+    data = ROOT / "benchmarks" / "data"
+    got = want = hit = 0
+    for line in (data / "theme_labels.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        pid = find_pid(conn, row["path"], row["head"])
+        pred = set(store.themes_of_passages(conn, [pid]).get(pid, []))
+        gold = set(row["themes"])
+        got, want, hit = got + len(pred), want + len(gold), hit + len(pred & gold)
+    cards = {(c.doc_title, c.name): c for c in store.cards(conn)}
+    rows = [json.loads(line) for line in (data / "card_labels.jsonl").read_text(encoding="utf-8").splitlines()]
+    by_kind = {}
+    for kind in ("practice", "rule"):
+        mine = [r for r in rows if r["kind"] == kind and (r["doc_title"], r["name"]) in cards]
+        by_kind[kind] = f"{sum(r['ok'] for r in mine)}/{len(mine)}"
+    found = [r for r in rows if (r["doc_title"], r["name"]) in cards]
+    return {
+        "theme_precision": round(hit / max(got, 1), 3),
+        "theme_recall": round(hit / max(want, 1), 3),
+        "theme_passages": len((data / "theme_labels.jsonl").read_text(encoding="utf-8").splitlines()),
+        "card_precision": round(sum(r["ok"] for r in found) / max(len(found), 1), 3),
+        "card_precision_by_kind": by_kind,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--index", required=True)
@@ -118,6 +144,7 @@ def main() -> None:
         "similar_p50_ms": round(1000 * float(np.percentile(latency, 50)), 1),
         "compare_s": compare_s,
     }
+    out |= labelled(live.conn)
     for name, by_kind in results.items():
         out[name] = {"all": mean(by_kind["regulation"] + by_kind["report"])} | {k: mean(v) for k, v in by_kind.items()}
     print(json.dumps(out, ensure_ascii=False, indent=2))

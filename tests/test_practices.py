@@ -143,9 +143,12 @@ THEMES = (
 def test_assignment_needs_keywords_and_vector_to_agree():
     vecs = np.eye(4, dtype=np.float32)
     text = "配备专职网格员巡查，网格内纠纷及时调解。"
-    # the vector points at mediation: both themes with keywords, mediation first
-    got = themes.assign(text, np.array([0.3, 1, 0, 0], np.float32), vecs, THEMES)
+    # the vector leans to mediation: both themes with keywords, mediation first
+    got = themes.assign(text, np.array([0.9, 1, 0, 0], np.float32), vecs, THEMES)
     assert [THEMES[i].name for i, _ in got] == ["矛盾纠纷多元化解", "网格化管理"]
+    # … but a theme far behind the best one is dropped
+    got = themes.assign(text, np.array([0.3, 1, 0, 0], np.float32), vecs, THEMES)
+    assert [THEMES[i].name for i, _ in got] == ["矛盾纠纷多元化解"]
     # one keyword (信访) but a vector far from the theme: not assigned
     assert themes.assign("信访人可以提出意见。", np.array([0, 0, 0, 1], np.float32), vecs, THEMES) == []
     # keywords only (no vector): two distinct keywords needed

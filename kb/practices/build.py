@@ -19,7 +19,7 @@ from kb.practices.themes import assign, load_themes, taxonomy_hash, theme_text
 from kb.settings import Settings
 from kb.types import Document, Passage, PracticeCard, Theme
 
-PRACTICES_VERSION = 1
+PRACTICES_VERSION = 3  # 2: referral-only provisions are no rule cards; 3: stricter theme thresholds
 META_KEY = "practices"
 RULE_NOVELTY = 0.95  # a local article this close to a national one only restates it: no rule card
 
