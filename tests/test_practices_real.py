@@ -75,7 +75,6 @@ def test_village_representative_assembly_article_finds_other_provinces_articles_
         ("划定“网格”942个", "", "网格化管理", "信访"),
         ("以建立社区大党委制为龙头", "", "党建引领", "物业与小区治理"),
         ("引进逢源人家服务中心", "", "社会组织与社会工作", "信访"),
-        ("成立了民意访评中心", "", "考核监督与基层减负", "物业与小区治理"),
         ("可以设立村民代表会议", "山东省实施", "居民自治与协商议事", "信访"),
         ("信访人", "上海市信访条例", "信访", "网格化管理"),
         ("人民调解委员会", "宁波市人民调解条例", "矛盾纠纷多元化解", "物业与小区治理"),
@@ -88,6 +87,18 @@ def test_theme_assignment_on_hand_checked_passages(real_kb, fragment, title, exp
     names = {t.theme_id: t.name for t in real_kb.themes()}
     got = [names[t] for t in store.themes_of_passages(real_kb._open().conn, [pid]).get(pid, [])]
     assert expected in got and not_expected not in got, got
+
+
+@pytest.mark.parametrize(
+    ("card", "theme"),
+    [("民意访评中心", "考核监督与基层减负"), ("逢源人家服务中心", "社会组织与社会工作"), ("三长制", "网格化管理"),
+     ("大党委", "党建引领"), ("便民服务站", "便民服务与一站式办理")],
+)  # fmt: skip
+def test_card_themes_come_from_the_cards_own_sentences(real_kb, card, theme):
+    from kb import store
+
+    (found,) = [c for c in store.cards(real_kb._open().conn, kinds=["practice"]) if c.name == card]
+    assert theme in found.themes, found.themes
 
 
 def test_practices_and_compare_on_real_material(real_kb):
