@@ -55,15 +55,20 @@ class KnowledgeBase:
         region: str | Sequence[str] | None = None,
         years: tuple[int | None, int | None] | None = None,
         doc_type: str | Sequence[str] | None = None,
+        diverse: bool = False,
     ) -> list[Hit]:
-        """Best passages for ``query``; keyword filters are merged into ``filters``."""
+        """Best passages for ``query``; keyword filters are merged into ``filters``.
+
+        ``diverse`` spreads the top over documents and regions (for questions about several
+        places: ``kb.retrieve.is_cross_region_question``).
+        """
         filters = merge_filters(filters, region, years, doc_type)
         live = self._open()
         mode = mode or self.settings.mode
         embedder = None if mode == "bm25" else self.embedder
         if embedder is not None:
             retrieve.ensure_model(live, embedder)
-        return retrieve.search(live, embedder, query, self.settings, filters, k, mode)
+        return retrieve.search(live, embedder, query, self.settings, filters, k, mode, diverse=diverse)
 
     # ------------------------------------------------------------ practices
 

@@ -167,13 +167,15 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     with _kb(args) as kb:
         filters = filters_from(args)
-        hits = kb.search(args.query, k=args.k, filters=filters, mode=args.mode)
+        hits = kb.search(args.query, k=args.k, filters=filters, mode=args.mode, diverse=args.diverse)
     if args.json:
         print(json.dumps([hit_to_json(h) for h in hits], ensure_ascii=False, indent=2))
         return 0
     if not hits:
         print("没有找到符合条件的段落。" + ("（筛选条件没有匹配任何段落，请放宽地区/年份/类型。）" if filters else ""))
         return 0
+    if hits[0].notice:
+        print(f"注意：{hits[0].notice}\n")
     for h in hits:
         print(format_hit(h, args.query))
     return 0
@@ -380,6 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="document type: regulation, research, survey, commentary, work_report, compilation, other",
     )
     p.add_argument("--doc", action="append", help="restrict to a document id (repeatable)")
+    p.add_argument(
+        "--diverse", action="store_true", help="spread the results over documents and regions (各地的做法, 比较)"
+    )
     common(p)
     p.set_defaults(func=cmd_search)
 

@@ -22,7 +22,11 @@ from kb.types import Document, Passage, Region, Source
 
 # Bump when parsing changes what passages a file yields: every file is then re-parsed
 # on the next ingest (vectors of unchanged passage texts are reused, not recomputed).
-PIPELINE_VERSION = 5  # 4: character-bigram BM25 added to the index; 5: current division table joined
+# 4: character-bigram BM25 added to the index; 5: current division table joined;
+# 6: regions are subjects only (no affiliations or comparisons), towns resolve through the
+# county a document names, self-referring texts (我省) take their publisher's region,
+# compilation excerpts that lost their opening no longer glue onto the part before.
+PIPELINE_VERSION = 6
 
 
 def pipeline_key(settings: Settings) -> str:
@@ -103,6 +107,7 @@ def _compilation(base: Document, body: Sequence[str], ranges, settings: Settings
 
 def _passages(doc: Document, blocks: Sequence[Block], settings: Settings) -> list[Passage]:
     doc_regions = tuple(r for name in doc.regions if (r := regions.resolve(name)))
+    towns = regions.town_regions(_without_names("\n".join(b.text for b in blocks), doc.author), doc_regions)
     out: list[Passage] = []
     for seq, ch in enumerate(chunk(blocks, settings.chunk_min, settings.chunk_max)):
         path = ch.heading_path
@@ -110,6 +115,7 @@ def _passages(doc: Document, blocks: Sequence[Block], settings: Settings) -> lis
             path = path[1:]
         heading_regions = _heading_regions(path, doc_regions)
         own = regions.find_regions(_without_names(ch.text, doc.author), context=heading_regions or doc_regions)
+        own = _with_towns(own, ch.text, towns)
         inherited = heading_regions or doc_regions
         out.append(
             Passage(
@@ -126,6 +132,15 @@ def _passages(doc: Document, blocks: Sequence[Block], settings: Settings) -> lis
     return out
 
 
+def _with_towns(found: tuple[Region, ...], text: str, towns: dict[str, Region]) -> tuple[Region, ...]:
+    """Add the county of every township or street the text names (桃花镇 → 普陀区), most specific kept."""
+    extra = [r for town, r in towns.items() if town in text]
+    if not extra:
+        return found
+    merged = list({r.code: r for r in (*found, *extra)}.values())
+    return tuple(_most_specific_regions(merged))
+
+
 def _heading_regions(path: Sequence[str], doc_regions: tuple[Region, ...]) -> tuple[Region, ...]:
     """Regions named by the nearest heading that names any."""
     for heading in reversed(path):
@@ -138,10 +153,49 @@ def _heading_regions(path: Sequence[str], doc_regions: tuple[Region, ...]) -> tu
 def _with_regions(doc: Document, kind: str, body: Sequence[str], title_only: bool = False) -> Document:
     """A document is about the regions its title names, else those its text names most."""
     title = _without_names(doc.title, doc.author)
-    found = regions.find_regions(title)
+    found = regions.find_regions(title) or regions.find_regions(title, subjects_only=False)  # 《X市条例》解读
     if not found and not title_only:
-        found = _dominant_regions([_without_names(ln, doc.author) for ln in body])
+        lines = [_without_names(ln, doc.author) for ln in body]
+        found = _dominant_regions(lines) or _self_named(lines, doc.source)
     return Document(**{**doc.__dict__, "doc_type": kind, "regions": tuple(r.name for r in found)})
+
+
+_SELF = re.compile(r"(?:我|本|全)(省|市|县|区)(?![域场属直委级])")
+_SELF_LEVEL = {"省": 1, "市": 2, "县": 3, "区": 3}
+
+
+def _self_named(lines: Sequence[str], source: str | None) -> tuple[Region, ...]:
+    """The region of a text that names itself only as 我省/全县 (a provincial paper's commentary).
+
+    When every place the text mentions — its publisher and authors' affiliations included
+    (四川日报, 四川省社会科学院) — lies in one region, that region is the subject, cut to
+    the level the text refers to (全省 → the province).
+    """
+    text = "\n".join([*lines, source or ""])
+    levels = [_SELF_LEVEL[m.group(1)] for m in _SELF.finditer(text)]
+    if not levels:
+        return ()
+    found = _most_specific_regions(list(regions.find_regions(text, subjects_only=False)))
+    if not found:
+        return ()
+    common = _common_ancestor(found)
+    if common is None:
+        return ()
+    level = min(levels)
+    if common.level > level:
+        common = next((a for a in regions.ancestors(common) if a.level == level), common)
+    return (common,)
+
+
+def _common_ancestor(found: Sequence[Region]) -> Region | None:
+    """The deepest region containing all of ``found``, or None when they span provinces."""
+    chains = [(*regions.ancestors(r), r) for r in found]
+    common = None
+    for level_regions in zip(*chains, strict=False):
+        if len({r.code for r in level_regions}) != 1:
+            break
+        common = level_regions[0]
+    return common
 
 
 def _without_names(text: str, author: str | None) -> str:
@@ -171,7 +225,8 @@ def _dominant_regions(lines: Sequence[str]) -> tuple[Region, ...]:
 
 
 def _codes(line: str) -> frozenset[str]:
-    return frozenset(r.code for r in regions.find_regions(line))
+    """Every place a line names, affiliations included: where compilation parts start."""
+    return frozenset(r.code for r in regions.find_regions(line, subjects_only=False))
 
 
 def _most_specific_regions(found: Sequence[Region]) -> list[Region]:

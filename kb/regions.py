@@ -37,7 +37,7 @@ from pathlib import Path
 from kb.errors import KBError
 from kb.types import Region
 
-__all__ = ["lookup", "resolve", "resolve_all", "find_regions", "ancestors", "within", "code_prefix"]
+__all__ = ["lookup", "resolve", "resolve_all", "find_regions", "town_regions", "ancestors", "within", "code_prefix"]
 
 # Rows of the table that are grouping placeholders, not divisions.
 _PLACEHOLDERS = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
@@ -531,19 +531,77 @@ def _supported(code: str, confirmed: Iterable[str], direct: bool) -> bool:
     return not wanted.isdisjoint(confirmed)
 
 
-def find_regions(text: str, context: Sequence[Region] = ()) -> tuple[Region, ...]:
+# A place named inside an institution's name (宁波大学, 四川省社会科学院, 舟山市委党校,
+# 四川日报) is an affiliation or a publisher, not what the text is about.
+_INSTITUTION_AFTER = re.compile(
+    r"[\u4e00-\u9fff]{0,3}?(?:大学(?!生)|学院|党校|研究院|研究所|研究中心|社会科学院|社科院|科学院|日报|晚报|报社|"
+    r"电视台|广播电台|出版社|杂志社)"
+)
+# A place named only as a model to learn from (借鉴香港、新加坡等地经验, 学习浙江的做法)
+# is a comparison, not a subject: the span from the verb to 经验/做法/模式 is skipped.
+_COMPARISON = re.compile(
+    r"(?:借鉴|学习|参考|参照|效仿|仿效|对标|取经|看齐)[^。；;，,！!？?\n]{0,24}?(?:等地|等国|等城市|等省市)?"
+    r"(?:的)?(?:先进|成功|有益|好的)?(?:经验|做法|模式|办法)"
+)
+
+# A place inside a cited title (根据《山东省物业管理条例》) names the cited text's author,
+# not the subject of the citing one.
+_CITED_TITLE = re.compile(r"《[^《》\n]{1,60}》")
+
+
+def find_regions(text: str, context: Sequence[Region] = (), subjects_only: bool = True) -> tuple[Region, ...]:
     """Every division named in ``text``, in order of first mention, without repeats.
 
     A found region that is an ancestor of another found one is dropped (山东省广饶县 →
     广饶县 only). ``context`` (regions inherited from the document or headings) only
-    helps to decide ambiguous or weak names; it is not reported itself.
+    helps to decide ambiguous or weak names; it is not reported itself. With
+    ``subjects_only`` (the default) a place named inside an institution's name (宁波大学,
+    四川日报), inside a cited title (《山东省物业管理条例》) or only as a model to learn
+    from (借鉴香港、新加坡等地经验) is not reported: those name affiliations, citations and
+    comparisons, not what the text is about.
     """
+    order = [m.code for m in _resolved(text, context, subjects_only) if m.code is not None]
+    order = list(dict.fromkeys(order))
+    kept = [c for c in order if not any(_is_under(o, c) for o in order)]
+    regions = _gazetteer().regions
+    return tuple(regions[c] for c in kept)
+
+
+def town_regions(text: str, context: Sequence[Region] = ()) -> dict[str, Region]:
+    """Townships and streets named right after their county or city (普陀区桃花镇 → 普陀区).
+
+    The division tables stop at counties, so 桃花镇 alone resolves to nothing; a document
+    that writes 普陀区桃花镇 once tells where its other bare mentions of 桃花镇 lie.
+    """
+    out: dict[str, Region] = {}
+    regions = _gazetteer().regions
+    for m in _resolved(text, context, True):
+        if m.code is None:
+            continue
+        town = _TOWN_AFTER.match(text, m.end)
+        if town and town.group(0) not in out:
+            out[town.group(0)] = regions[m.code]
+    return out
+
+
+_TOWN_AFTER = re.compile(r"[\u4e00-\u9fff]{2,4}?(?:街道|镇|(?<!城)乡)(?![村镇政长])")
+
+
+def _outside(spans: Sequence[tuple[int, int]], m: _Mention) -> bool:
+    return not any(a <= m.start < b for a, b in spans)
+
+
+def _resolved(text: str, context: Sequence[Region], subjects_only: bool) -> list[_Mention]:
+    """The mentions of ``text`` with their codes decided (None where undecidable)."""
     if not text:
-        return ()
+        return []
     gaz = _gazetteer()
     mentions = _scan(text, gaz)
+    if subjects_only and mentions:
+        skip = [m.span() for rx in (_COMPARISON, _CITED_TITLE) for m in rx.finditer(text)]
+        mentions = [m for m in mentions if _outside(skip, m) and not _INSTITUTION_AFTER.match(text, m.end)]
     if not mentions:
-        return ()
+        return []
     context_codes = {r.code for r in context}
     confirmed: set[str] = set()
 
@@ -599,9 +657,4 @@ def find_regions(text: str, context: Sequence[Region] = ()) -> tuple[Region, ...
         if not preferred:
             break
 
-    order: list[str] = []
-    for m in mentions:
-        if m.code is not None and m.code not in order:
-            order.append(m.code)
-    kept = [c for c in order if not any(_is_under(o, c) for o in order)]
-    return tuple(gaz.regions[c] for c in kept)
+    return mentions

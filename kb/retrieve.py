@@ -11,15 +11,16 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
-from kb import bm25, regions, store
+from kb import bm25, focus, regions, store
 from kb.errors import IndexStateError, ModelError, QueryError
+from kb.focus import is_cross_region_question
 from kb.index import MANIFEST, check_model, read_manifest
 from kb.settings import Settings
 from kb.tokens import bigrams, expansions, tokenize
@@ -43,6 +44,7 @@ class LiveIndex:
     manifest: dict
     matrix: np.ndarray = field(init=False)  # the flat index's vectors, a zero-copy view (row i ↔ row_vids[i])
     row_vids: np.ndarray = field(init=False)
+    titles: tuple[tuple[str, str], ...] = field(init=False, default=())  # (doc_id, title), read on first need
 
     def __post_init__(self) -> None:
         import faiss
@@ -242,8 +244,14 @@ def search(
     filters: Filters | None = None,
     k: int | None = None,
     mode: str | None = None,
+    diverse: bool = False,
 ) -> list[Hit]:
-    """The k best passages for ``query`` under ``filters``; empty when nothing matches."""
+    """The k best passages for ``query`` under ``filters``; empty when nothing matches.
+
+    Passages of a document the question names come first, then passages holding a quoted
+    or long verbatim phrase of it; ``diverse`` spreads the top over documents and regions
+    (for questions about several places, see ``focus.is_cross_region_question``).
+    """
     mode = mode or settings.mode
     k = k or settings.top_k
     if mode not in MODES:
@@ -254,6 +262,39 @@ def search(
     if allowed is not None and allowed.size == 0:
         return []
     pool = max(settings.candidates, k * 3)
+    qvec = embedder.embed_queries([query])[0] if mode in ("dense", "hybrid") else None
+    fused, detail = _ranked(live, qvec, query, settings, allowed, pool, mode)
+    named = focus.named_documents(query, _titles(live)) if settings.focus_names else focus.NamedDocs((), (), ())
+    if named.doc_ids:
+        inside = _doc_vids(live, named.doc_ids, allowed)
+        if inside.size:
+            first, more = _ranked(live, qvec, query, settings, inside, pool, mode)
+            detail = {name: {**detail.get(name, {}), **d} for name, d in more.items()} | {
+                n: d for n, d in detail.items() if n not in more
+            }
+            taken = {v for v, _ in first}
+            fused = first + [(v, s) for v, s in fused if v not in taken]
+    if settings.focus_phrases:
+        fused = phrase_first(live, query, fused, PHRASE_POOL)
+    if diverse:
+        head = fused[:DIVERSE_POOL]
+        vids = [v for v, _ in head]
+        codes: dict[int, list[str]] = {}
+        for vid, code in store.region_codes(live.conn, vids):
+            codes.setdefault(vid, []).append(code)
+        fused = diversify(head, store.doc_ids(live.conn, vids), codes, k) + fused[DIVERSE_POOL:]
+    notice = None
+    if named.unmatched:
+        notice = "没有找到" + "、".join(f"《{n}》" for n in named.unmatched) + "：结果不限于该文件。"
+    return _hits(live, fused, detail, k, notice)
+
+
+PHRASE_POOL = 30  # candidates checked for a verbatim phrase of the question
+DIVERSE_POOL = 100  # candidates a diversified top is chosen from (50 reached 2.8 regions of 3 wanted)
+
+
+def _ranked(live: LiveIndex, qvec, query: str, settings: Settings, allowed, pool: int, mode: str):
+    """Fused (vid, score) best first, and each list's (rank, score) per vid, for one candidate set."""
     syn = expansions(query, settings.synonyms_file) if settings.synonym_weight > 0 else []
     lists, weights, names = [], [], []
     if mode in ("bm25", "hybrid"):
@@ -265,7 +306,6 @@ def search(
         weights.append(settings.bigram_weight)
         names.append("bigram")
     if mode in ("dense", "hybrid"):
-        qvec = embedder.embed_queries([query])[0]
         lists.append(dense_ranked(live, qvec, pool, allowed))
         weights.append(settings.dense_weight)
         names.append("dense")
@@ -284,7 +324,80 @@ def search(
     detail = {
         name: {vid: (rank, s) for rank, (vid, s) in enumerate(lst, 1)} for name, lst in zip(names, lists, strict=True)
     }
-    return _hits(live, fused, detail, k)
+    return fused, detail
+
+
+def _titles(live: LiveIndex) -> tuple[tuple[str, str], ...]:
+    if not live.titles:
+        live.titles = tuple((r[0], r[1]) for r in live.conn.execute("SELECT doc_id, title FROM documents"))
+    return live.titles
+
+
+def _doc_vids(live: LiveIndex, doc_ids: Sequence[str], allowed: np.ndarray | None) -> np.ndarray:
+    """Passage vids of the given documents (and of their compilation parts), within ``allowed``."""
+    marks = ",".join("?" * len(doc_ids))
+    sql = f"SELECT p.vid FROM passages p JOIN documents d ON d.doc_id = p.doc_id WHERE d.doc_id IN ({marks}) OR d.parent_id IN ({marks})"
+    vids = np.asarray([r[0] for r in live.conn.execute(sql, [*doc_ids, *doc_ids])], dtype=np.int64)
+    return vids if allowed is None else vids[np.isin(vids, allowed)]
+
+
+def phrase_first(live: LiveIndex, query: str, fused: list[tuple[int, float]], n: int) -> list[tuple[int, float]]:
+    """Move the best ``n`` candidates that hold a quoted or long verbatim phrase of the question to the top."""
+    head = [v for v, _ in fused[:n]]
+    rows = store.by_vids(live.conn, head)
+    held = focus.phrase_hits(query, ((v, rows[v][0].text) for v in head if v in rows))
+    if not held:
+        return fused
+    return [vs for vs in fused if vs[0] in held] + [vs for vs in fused if vs[0] not in held]
+
+
+def diversify(
+    fused: Sequence[tuple[int, float]],
+    doc_of: Mapping[int, str],
+    regions_of: Mapping[int, Sequence[str]],
+    k: int,
+    doc_weight: float = 0.5,
+    region_weight: float = 0.5,
+) -> list[tuple[int, float]]:
+    """MMR-style reordering: the top ``k`` spread over documents and regions, then the rest in order.
+
+    Each pick maximises its score (scaled to 0–1 over the candidates) minus ``doc_weight``
+    per already-picked passage of its document and ``region_weight`` when one of its
+    regions (division codes; none = national) already lies within, or contains, a picked
+    passage's region. A question about several places then meets several places.
+    """
+    items = list(fused)
+    if len(items) <= 1:
+        return items
+    scores = np.asarray([s for _, s in items], dtype=np.float64)
+    span = float(scores.max() - scores.min()) or 1.0
+    scaled = {vid: (s - scores.min()) / span for vid, s in items}
+    order = {vid: i for i, (vid, _) in enumerate(items)}
+    picked: list[tuple[int, float]] = []
+    per_doc: dict[str, int] = {}
+    covered: list[str] = []
+    left = dict(items)
+    while left and len(picked) < k:
+        gains = {
+            vid: scaled[vid]
+            - doc_weight * per_doc.get(doc_of.get(vid, ""), 0)
+            - region_weight * any(_nested(c, o) for c in (regions_of.get(vid) or [""]) for o in covered)
+            for vid in left
+        }
+        best = max(left, key=lambda v: (gains[v], -order[v]))
+        picked.append((best, left.pop(best)))
+        doc = doc_of.get(best, "")
+        per_doc[doc] = per_doc.get(doc, 0) + 1
+        covered += regions_of.get(best) or [""]
+    chosen = {v for v, _ in picked}
+    return picked + [vs for vs in items if vs[0] not in chosen]
+
+
+def _nested(a: str, b: str) -> bool:
+    """Same region, or one within the other ("" is national: only equal to itself)."""
+    if not a or not b:
+        return a == b
+    return regions.within(a, b) or regions.within(b, a)
 
 
 def region_boost(live: LiveIndex, query: str, fused: list[tuple[int, float]], weight: float) -> list[tuple[int, float]]:
@@ -321,7 +434,9 @@ def rerank(live: LiveIndex, query: str, fused: list[tuple[int, float]], settings
     return ranked + tail
 
 
-def _hits(live: LiveIndex, fused: list[tuple[int, float]], detail: dict, k: int) -> list[Hit]:
+def _hits(
+    live: LiveIndex, fused: list[tuple[int, float]], detail: dict, k: int, notice: str | None = None
+) -> list[Hit]:
     """Materialise hits best first, collapsing near-duplicates into the best-ranked copy."""
     top = fused[: k * 3]
     rows = store.by_vids(live.conn, [v for v, _ in top])
@@ -343,7 +458,7 @@ def _hits(live: LiveIndex, fused: list[tuple[int, float]], detail: dict, k: int)
         passage, document, _ = rows[vid]
         scores = tuple((f"{name}_rank", float(d[vid][0])) for name, d in detail.items() if vid in d)
         scores += tuple((name, d[vid][1]) for name, d in detail.items() if vid in d)
-        hits.append(Hit(passage, document, float(score), rank, scores, tuple(dups)))
+        hits.append(Hit(passage, document, float(score), rank, scores, tuple(dups), notice))
     return hits
 
 
@@ -400,7 +515,17 @@ def hit_to_json(hit: Hit) -> dict:
         "text": p.text,
         "scores": dict(hit.scores),
         "duplicates": [{"passage_id": pid, "source": src} for pid, src in hit.duplicates],
+        "notice": hit.notice,
     }
 
 
-__all__ = ["LiveIndex", "open_index", "search", "rrf", "allowed_vids", "hit_to_json"]
+__all__ = [
+    "LiveIndex",
+    "open_index",
+    "search",
+    "diversify",
+    "is_cross_region_question",
+    "rrf",
+    "allowed_vids",
+    "hit_to_json",
+]

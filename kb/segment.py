@@ -294,7 +294,36 @@ def split_parts(
         by_region = _region_cuts(lines, sorted(cuts), places)
         cuts = by_region | set(_strong_cuts(lines, sorted(set(breaks) | by_region)))
     bounds = [0, *sorted(c for c in cuts if 0 < c < len(lines)), len(lines)]
+    if places is not None:
+        bounds = [
+            0,
+            *(_opening_back(lines, a, c, places) for a, c in zip(bounds, bounds[1:-1], strict=False)),
+            len(lines),
+        ]
     return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+
+
+_OPENING_MAX = 6  # paragraphs an excerpt's lost first section may leave before its 二、
+
+
+def _opening_back(lines: Sequence[str], start: int, cut: int, places: Callable[[str], frozenset[str]]) -> int:
+    """Move a cut at 二、/三、… back over the place-free paragraphs that open that excerpt.
+
+    An excerpt that starts at 二、 lost its first heading, not its first paragraphs: the
+    unheaded paragraphs just before it (naming no place, while the part before names
+    places) are its opening, not the end of the previous part.
+    """
+    found = parse_heading(lines[cut])
+    if found is None or found[0].kind != "cn" or not found[0].number or found[0].number < 2:
+        return cut
+    j = cut
+    while j - 1 > start and cut - (j - 1) <= _OPENING_MAX and parse_heading(lines[j - 1]) is None:
+        if places(lines[j - 1]):
+            break
+        j -= 1
+    if j == cut or not any(places(ln) for ln in lines[start:j]):
+        return cut
+    return j
 
 
 def _strong_cuts(lines: Sequence[str], breaks: Sequence[int]) -> list[int]:

@@ -80,6 +80,13 @@ class Settings:
         0.5,
         "Weight of thesaurus expansions in the BM25 queries (工资 → 待遇 薪酬 报酬…); 0 = off.",
     )
+    focus_names: bool = _opt(
+        True, "Passages of a document the question names (《人民调解法》, 物业管理条例, 滨州市网格化条例) come first."
+    )
+    focus_phrases: bool = _opt(
+        True,
+        "Passages holding a quoted term or a long verbatim phrase of the question (乡呼县应、上下联动) come first.",
+    )
     synonyms_file: str = _opt("", "Thesaurus for query expansion (`说法 => 规范词` lines); empty = the shipped one.")
     bm25_k1: float = _opt(1.2, "BM25 term-frequency saturation.")
     bm25_b: float = _opt(0.75, "BM25 length normalisation.")
@@ -142,6 +149,13 @@ class Settings:
 
 def _cast(f: dataclasses.Field, raw: str) -> Any:
     kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "str")
+    if kind == "bool":
+        value = raw.strip().lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"KB_{f.name.upper()} must be true or false; got {raw!r}")
     try:
         if kind == "int":
             return int(raw)

@@ -100,6 +100,7 @@ class Hit:
     rank: int
     scores: tuple[tuple[str, float], ...] = ()  # per-retriever scores/ranks, e.g. ("bm25", 12.3)
     duplicates: tuple[tuple[str, str], ...] = ()  # (passage_id, source path) of collapsed copies
+    notice: str | None = None  # what the search could not honour, e.g. a named document not in the index
 
 
 ANSWER_METHODS = ("extractive", "generated")

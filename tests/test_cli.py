@@ -231,6 +231,21 @@ def test_search_text_output(built_index, capsys):
     assert "民情监督员" in out
 
 
+def test_search_says_when_a_named_document_is_not_in_the_index(built_index, capsys):
+    code, out, _ = run(
+        capsys, "search", "《宿迁市网格管理办法》对网格员的规定", "--index", built_index.index_dir, "--k", 2
+    )
+    assert code == 0
+    assert out.startswith("注意：没有找到《宿迁市网格管理办法》")
+
+
+def test_search_diverse_spreads_documents(built_index, capsys):
+    args = ("search", "各地在就地化解矛盾纠纷上有哪些做法", "--index", built_index.index_dir, "--k", 5)
+    plain = run_json(capsys, *args)
+    spread = run_json(capsys, *args, "--diverse")
+    assert len({h["doc_id"] for h in spread}) >= max(4, len({h["doc_id"] for h in plain}))
+
+
 # ---------------------------------------------------------------- missing index, options, settings
 
 

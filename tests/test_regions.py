@@ -285,3 +285,32 @@ def test_merged_tables_on_a_hand_example():
     assert names_["130502"] == "襄都区" and aliases["130502"] == ["桥东区"]  # renamed
     assert names_["350402"] == "梅列区"  # abolished, kept
     assert "130702" not in aliases  # unchanged
+
+
+# --- subjects only: comparisons, institutions, cited titles; towns ------------------------
+
+
+def test_places_named_as_models_to_learn_from_are_not_subjects():
+    assert names(find_regions("广州市借鉴香港、新加坡等地经验,整合街道机构")) == ["广东省广州市"]
+    assert names(find_regions("宿豫区学习浙江省的先进经验")) == ["江苏省宿迁市宿豫区"]
+    assert names(find_regions("借鉴香港经验", subjects_only=False)) == ["香港特别行政区"]
+
+
+def test_places_inside_institution_names_are_not_subjects():
+    assert names(find_regions("宁波大学MPA中心主任认为")) == []
+    assert names(find_regions("四川省社会科学院副院长、四川日报记者")) == []
+    assert names(find_regions("浙江省大学生村官")) == ["浙江省"]  # 大学生 is no institution
+    assert names(find_regions("宁波大学", subjects_only=False)) == ["浙江省宁波市"]
+
+
+def test_places_inside_cited_titles_are_not_subjects():
+    text = "根据《山东省物业管理条例》等法律、法规,结合本市实际"
+    assert names(find_regions(text)) == []
+    assert names(find_regions(text, subjects_only=False)) == ["山东省"]
+
+
+def test_town_regions_from_county_town_chains():
+    from kb.regions import town_regions
+
+    found = town_regions("舟山在普陀区桃花镇、勾山街道等地试点,普陀区展茅街道松山村;广饶县统筹城乡")
+    assert {k: v.name for k, v in found.items()} == {"桃花镇": "浙江省舟山市普陀区", "展茅街道": "浙江省舟山市普陀区"}

@@ -404,3 +404,50 @@ def test_thesaurus_expansion_meets_a_passage_in_formal_words(tiny):
     on = retrieve.search(live, embedder, query, settings.replace(synonym_weight=0.5), k=5, mode="bm25")
     assert off == []  # no word in common
     assert on[0].document.title == "物业管理"
+
+
+# --- named documents, phrases, diversified ranking ----------------------------------------
+
+
+def test_a_named_law_comes_first(live, built_index):
+    hits = retrieve.search(
+        live, built_index.embedder, "按照《人民调解法》，调解协议怎么申请强制执行", built_index.settings, k=5
+    )
+    assert all(h.document.title == "中华人民共和国人民调解法" for h in hits)
+    assert hits[0].notice is None
+
+
+def test_a_place_plus_type_name_steers_to_that_regulation(live, built_index):
+    hits = retrieve.search(live, built_index.embedder, "滨州市网格化条例对网格员有什么要求", built_index.settings, k=3)
+    assert hits[0].document.title == "滨州市社会治理网格化服务管理条例"
+
+
+def test_a_name_that_matches_nothing_is_said_in_the_hits(live, built_index):
+    hits = retrieve.search(
+        live, built_index.embedder, "《宿迁市网格管理办法》怎么规定网格员", built_index.settings, k=3
+    )
+    assert hits and "宿迁市网格管理办法" in hits[0].notice
+    assert retrieve.hit_to_json(hits[0])["notice"] == hits[0].notice
+
+
+def test_a_verbatim_practice_name_ranks_its_passage_first(live, built_index):
+    hits = retrieve.search(live, built_index.embedder, "乡呼县应、上下联动机制", built_index.settings, k=5)
+    assert "乡呼县应、上下联动" in hits[0].passage.text
+
+
+def test_diversify_spreads_documents_and_regions():
+    fused = [(1, 3.0), (2, 2.9), (3, 2.8), (4, 1.0), (5, 0.9)]
+    doc_of = {1: "a", 2: "a", 3: "a", 4: "b", 5: "c"}
+    regions_of = {1: ["440300"], 2: ["440300"], 3: ["440300"], 4: ["370500"], 5: ["330900"]}
+    out = retrieve.diversify(fused, doc_of, regions_of, k=3)
+    assert [v for v, _ in out[:3]] == [1, 4, 5]
+    assert sorted(v for v, _ in out) == [1, 2, 3, 4, 5]  # nothing lost, the rest follows in order
+    assert retrieve.diversify(fused, doc_of, regions_of, k=3, doc_weight=0, region_weight=0) == fused
+
+
+def test_diverse_search_meets_more_documents(live, built_index):
+    query = "各地在就地化解矛盾纠纷上有哪些做法"
+    plain = retrieve.search(live, built_index.embedder, query, built_index.settings, k=5)
+    spread = retrieve.search(live, built_index.embedder, query, built_index.settings, k=5, diverse=True)
+    assert len({h.document.doc_id for h in spread}) >= len({h.document.doc_id for h in plain})
+    assert len({h.document.doc_id for h in spread}) >= 4

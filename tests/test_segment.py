@@ -391,3 +391,23 @@ def test_breaks_after_references_cut_parts():
 def test_heading_texts_keep_their_original_characters():
     heading, _ = parse_heading("（一）全角括号")  # matched on the NFKC form "(一)"
     assert heading.text == "（一）全角括号"
+
+
+def test_an_excerpt_starting_at_its_second_section_takes_its_placeless_opening_paragraphs():
+    places = {"广州市整合街道机构。": frozenset({"440100"}), "广州市强化居委会。": frozenset({"440100"})}
+    lines = [
+        "一、背景",
+        "正文甲。",
+        "正文乙。",
+        "一、广州市的做法",
+        "广州市整合街道机构。",
+        "二、广州市的启示",
+        "广州市强化居委会。",
+        "第一类:对国家战略的关注程度很低。",
+        "第二类:关注程度较高。",
+        "二、长效机制的内容",
+        "正文丙。",
+    ]
+    parts = split_parts(lines, places=lambda ln: places.get(ln, frozenset()))
+    assert parts == [(0, 3), (3, 7), (7, 11)]
+    assert split_parts(lines) == [(0, 3), (3, 9), (9, 11)]  # without place information the cut stays

@@ -120,3 +120,12 @@ def test_describe_lists_every_field_with_its_variable():
 def test_as_dict_round_trips():
     s = Settings(top_k=4)
     assert Settings(**s.as_dict()) == s
+
+
+def test_boolean_settings_parse_false_and_zero(monkeypatch):
+    for raw, want in (("false", False), ("0", False), ("true", True), ("1", True)):
+        monkeypatch.setenv("KB_FOCUS_NAMES", raw)
+        assert Settings.load().focus_names is want
+    monkeypatch.setenv("KB_FOCUS_NAMES", "maybe")
+    with pytest.raises(ConfigError):
+        Settings.load()

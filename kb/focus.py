@@ -1,0 +1,202 @@
+"""What a question points at beyond its words: named documents, verbatim phrases, many places.
+
+Pure functions over the question and over (doc_id, title) pairs or passage texts, used by
+retrieve.search: a question that names a document (《人民调解法》, 物业管理条例,
+滨州市网格化条例) is answered from that document first; a quoted or long verbatim phrase
+(“乡呼县应、上下联动”) ranks the passages holding it first; a question about several
+places (各地…有哪些做法) asks for a ranking spread over documents and regions.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from kb import regions
+
+_CROSS = re.compile(
+    r"各地|各省|各市|各区县|各县|各城市|全国各地|多地|哪些地方|哪些地区|哪些省|哪些市|哪些城市|哪些县|"
+    r"其他地区|其他地方|其他省|其他城市|外地|别的地方|别的地区|不同地区|不同地方|不同城市|不同省|"
+    r"经验做法|典型做法|典型经验|先进经验|怎么做的|如何做的|是怎样做的|做法有哪些|有哪些做法|"
+    r"比较|对比|异同|有何不同|有什么不同|有什么区别|有何区别|差异|各有"
+)
+
+
+def is_cross_region_question(question: str) -> bool:
+    """Whether a question asks about practices across places (各地, 哪些地方, 比较, 经验做法…).
+
+    Also true when it names two or more unrelated regions (宁波和深圳的规定有何不同).
+    Such questions want a ranking spread over documents and regions (``diverse=True``).
+    """
+    text = _norm(question)
+    if _CROSS.search(text):
+        return True
+    found = regions.find_regions(text)
+    return len({r.code[:4] for r in found}) >= 2
+
+
+# ---------------------------------------------------------------- named documents
+
+_DOC_TYPES = ("实施办法", "条例", "办法", "规定", "细则", "决定", "决议", "规则", "法")
+_TITLE_PREFIX = re.compile(r"^中华人民共和国")
+_BOOK = re.compile(r"《([^《》]{2,60})》")
+_QUOTE = re.compile(r"[“\"「『]([^“”\"「」『』]{2,40})[”\"」』]")
+
+
+@dataclass(frozen=True)
+class NamedDocs:
+    """Documents a question names: those found, and names that matched no document."""
+
+    doc_ids: tuple[str, ...]
+    titles: tuple[str, ...]
+    unmatched: tuple[str, ...]
+
+
+def core_title(title: str) -> str:
+    """A title without 中华人民共和国, a version in brackets and spaces: how people cite it."""
+    t = _norm(title)
+    t = re.sub(r"[(（]\d{4}.*?[)）]$", "", t)
+    return _TITLE_PREFIX.sub("", t).replace("《", "").replace("》", "")
+
+
+def _is_subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(ch in it for ch in short)
+
+
+@functools.lru_cache(maxsize=8)
+def _title_index(titles: tuple[tuple[str, str], ...]) -> tuple[tuple[tuple[str, str], ...], str]:
+    """(doc_id, core title) pairs and all cores joined, for one index's titles (cached)."""
+    cores = tuple((d, core_title(t)) for d, t in titles)
+    return cores, "\n".join(c for _, c in cores)
+
+
+def _match(name: str, titles: tuple[tuple[str, str], ...]) -> list[str]:
+    """Doc ids whose title the name denotes: the same title, else one containing it, else its
+    characters in order with the same first character and document type (滨州市网格化条例)."""
+    name = core_title(name)
+    if len(name) < 3:
+        return []
+    cores, joined = _title_index(titles)
+    if name not in joined and len(name) < 5:
+        return []
+    if name in joined:
+        exact = [d for d, c in cores if c == name]
+        return exact or [d for d, c in cores if name in c]
+    kind = next((k for k in _DOC_TYPES if name.endswith(k)), None)
+    if kind is None:
+        return []
+    return [d for d, c in cores if c.endswith(kind) and c[:1] == name[0] and _is_subsequence(name, c)]
+
+
+def _candidates(question: str) -> list[tuple[str, bool]]:
+    """(name, explicit) for every document name the question may contain.
+
+    Explicit names are 《…》 titles and unquoted names that start with a place (滨州市…条例);
+    other unquoted ones end in a document type (人民调解法, 物业管理条例) and are tried
+    longest first, from each possible start.
+    """
+    text = _norm(question)
+    out = [(m.group(1), True) for m in _BOOK.finditer(text)]
+    bare = _BOOK.sub("，", text)
+    for kind in _DOC_TYPES:
+        for m in re.finditer(kind, bare):
+            end = m.end()
+            after = bare[end : end + 2]
+            if kind == "法" and (after[:1] in "律院官人庭治定" or (after[:1] == "规" and after != "规定")):
+                continue  # 法律, 法院, 法定, 法规 are no titles; 人民调解法规定 is one
+            start = end
+            while start > 0 and "\u4e00" <= bare[start - 1] <= "\u9fff" and end - start < 24:
+                start -= 1
+            run = bare[start:end]
+            for s in range(0, len(run) - len(kind) - 1):
+                name = run[s:]
+                placed = s == 0 and bool(regions.find_regions(name[:6], subjects_only=False))
+                out.append((name, placed))
+    return out
+
+
+_LEADS = re.compile(r"^(?:按照|根据|依照|依据|关于|请问|我想问|想问|问|在|按|依|对于|对|看|查|是|的|了)+")
+
+
+def named_documents(question: str, titles: tuple[tuple[str, str], ...]) -> NamedDocs:
+    """The documents (doc_id, title pairs) a question names, and explicit names that match none."""
+    found: list[str] = []
+    names: list[str] = []
+    unmatched: list[str] = []
+    seen: set[str] = set()
+    for name, explicit in _candidates(question):
+        name = _LEADS.sub("", name)
+        if name in seen or len(name) < 3:
+            continue
+        seen.add(name)
+        ids = _match(name, titles)
+        if ids:
+            if not any(name in n for n in names):  # 人民调解法 once, not 调解法 again
+                names.append(name)
+                found += [d for d in ids if d not in found]
+        elif explicit and not any(name in n or n in name for n in names):
+            unmatched.append(name)
+    titles_of = dict(titles)
+    unmatched = [u for u in unmatched if not any(u in n for n in names)]
+    return NamedDocs(tuple(found), tuple(dict.fromkeys(titles_of[d] for d in found)), tuple(dict.fromkeys(unmatched)))
+
+
+# ---------------------------------------------------------------- verbatim phrases
+
+# ... and this share of the question: a question that is mostly a name (乡呼县应、上下联动机制)
+# names it; a long question sharing a legal phrase (签订无固定期限劳动合同) merely paraphrases.
+PHRASE_SHARE = 0.6
+PHRASE_MIN = 7  # characters (letters, digits, Han) a verbatim overlap needs to count as naming a phrase
+
+
+def quoted_terms(question: str) -> list[str]:
+    """Terms the question quotes: “…”, "…", 「…」 and 《…》."""
+    text = _norm(question)
+    return [t for rx in (_QUOTE, _BOOK) for t in rx.findall(text) if len(t.strip()) >= 2]
+
+
+def longest_overlap(question: str, text: str) -> str:
+    """The longest stretch of the question that occurs verbatim in ``text`` (whitespace ignored)."""
+    q, t = _squash(question), _squash(text)
+    best = ""
+    for i in range(len(q)):
+        j = i + len(best) + 1
+        while j <= len(q) and q[i:j] in t:
+            best = q[i:j]
+            j += 1
+    return best
+
+
+def phrase_hits(question: str, texts: Iterable[tuple[int, str]]) -> set[int]:
+    """Ids of the texts holding a quoted term or the question's longest verbatim phrase.
+
+    Only the longest overlap found among the texts counts, and only from PHRASE_MIN
+    characters and PHRASE_SHARE of the question on, so a shared common word (人民法院) or a
+    legal phrase inside a long question never reorders anything.
+    """
+    texts = list(texts)
+    quoted = [_squash(t) for t in quoted_terms(question)]
+    held = {vid for vid, text in texts if any(q and q in _squash(text) for q in quoted)}
+    if held:
+        return held
+    overlaps = {vid: longest_overlap(question, text) for vid, text in texts}
+    best = max((len(_meaningful(o)) for o in overlaps.values()), default=0)
+    if best < PHRASE_MIN or best < PHRASE_SHARE * len(_meaningful(_norm(question))):
+        return set()
+    return {vid for vid, o in overlaps.items() if len(_meaningful(o)) == best}
+
+
+def _meaningful(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", _norm(text))
+
+
+def _norm(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)

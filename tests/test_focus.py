@@ -1,0 +1,71 @@
+"""Named documents, verbatim phrases and cross-region questions (kb/focus.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kb import focus
+
+TITLES = (
+    ("a", "中华人民共和国人民调解法"),
+    ("b", "宁波市人民调解条例"),
+    ("c", "物业管理条例"),
+    ("d", "山东省物业管理条例"),
+    ("e", "滨州市社会治理网格化服务管理条例"),
+    ("f", "信访工作条例"),
+    ("g", "上海市信访条例"),
+)
+
+
+def test_a_quoted_title_names_its_document():
+    assert focus.named_documents("按照《人民调解法》，调解协议怎么申请强制执行", TITLES).doc_ids == ("a",)
+
+
+def test_short_names_and_place_plus_type_name_documents():
+    assert focus.named_documents("人民调解法规定调解员能不能收费", TITLES).doc_ids == ("a",)
+    assert focus.named_documents("物业管理条例对业主大会有什么规定", TITLES).doc_ids == ("c",)  # exact title first
+    assert focus.named_documents("滨州市网格化条例对网格员有什么要求", TITLES).doc_ids == ("e",)
+    assert focus.named_documents("信访工作条例里的办结时限", TITLES).doc_ids == ("f",)
+
+
+def test_ordinary_words_name_no_document():
+    for q in ("这种做法合法吗", "法院怎么判", "有什么办法让物业退钱", "依法调解的规定"):
+        assert focus.named_documents(q, TITLES).doc_ids == (), q
+
+
+def test_an_explicit_name_that_matches_nothing_is_reported():
+    named = focus.named_documents("《宿迁市网格管理办法》怎么规定网格员", TITLES)
+    assert named.doc_ids == ()
+    assert named.unmatched == ("宿迁市网格管理办法",)
+
+
+def test_quoted_terms_and_longest_overlap():
+    assert focus.quoted_terms("“三长制”和《人民调解法》") == ["三长制", "人民调解法"]
+    assert (
+        focus.longest_overlap("乡呼县应、上下联动机制", "探索了“乡呼县应、上下联动”“社区吹哨") == "乡呼县应、上下联动"
+    )
+
+
+def test_phrase_hits_need_a_quoted_term_or_a_long_overlap():
+    texts = [(1, "探索了“乡呼县应、上下联动”机制"), (2, "上下级之间联动配合"), (3, "实施“三长制”治理模式")]
+    assert focus.phrase_hits("乡呼县应、上下联动机制", texts) == {1}
+    assert focus.phrase_hits("“三长制”是什么", texts) == {3}
+    assert focus.phrase_hits("上下联动怎么做", texts) == set()  # four characters are an ordinary phrase
+
+
+def test_cross_region_questions_are_recognised():
+    rows = Path(__file__).parent / "data" / "cross_region_questions.jsonl"
+    for line in rows.read_text(encoding="utf-8").splitlines():
+        assert focus.is_cross_region_question(json.loads(line)["query"]), line
+    assert focus.is_cross_region_question("宁波和深圳的人民调解规定有什么区别")
+    assert focus.is_cross_region_question("广饶县和梅列区的社区治理")  # two places
+    for q in ("网格员工资低怎么办", "调解协议怎么申请强制执行", "宿豫区的民情监督员是怎么选的"):
+        assert not focus.is_cross_region_question(q), q
+
+
+def test_question_sets_are_large_enough():
+    data = Path(__file__).parent / "data"
+    assert len((data / "named_questions.jsonl").read_text(encoding="utf-8").splitlines()) >= 20
+    rows = [json.loads(x) for x in (data / "cross_region_questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) >= 15 and all(len(r["regions"]) >= 3 for r in rows)
