@@ -242,6 +242,8 @@ def test_similar_per_region_limit_and_grouping(kb):
         found = kb.similar(pid, per_region=n, k=8)
         codes = [s.region_code for s in found]
         assert max(codes.count(c) for c in codes) <= n
+        groups = list(dict.fromkeys(codes))
+        assert not any(similar.related(a, [b]) for i, a in enumerate(groups) for b in groups[i + 1 :])
         # in rounds: every region's best hit first (best region first), then the second ones
         firsts = list(dict.fromkeys(codes))
         assert codes[: len(firsts)] == firsts

@@ -183,7 +183,10 @@ def _grouped(
         region = group_region(rows[vid][0])
         if own and (region is None or related(region.code, own)):
             continue
-        members = groups.setdefault(region.code if region else "", [])
+        code = region.code if region else ""
+        # nested places are one place here: 舟山市普陀区's hits count against 舟山市's limit
+        code = next((g for g in groups if g and code and related(code, [g])), code)
+        members = groups.setdefault(code, [])
         if len(members) < per_region:
             members.append((score, vid))
             taken += 1
