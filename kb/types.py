@@ -257,8 +257,11 @@ class SimilarHit:
     """A passage comparable to the query passage, from another region (``KnowledgeBase.similar``).
 
     ``region`` is the group the hit counts for (its most specific region, full name; "" for
-    national or region-less texts); ``cards`` are the practice cards drawn from the passage.
-    Hits come grouped: every hit of the best region first, then the next region's.
+    national or region-less texts; nested places share the group of the first one found, so
+    舟山市普陀区 counts against 舟山市's limit); ``cards`` are the practice cards drawn from the passage.
+    Hits come in rounds: the best hit of every region (best region first), then each
+    region's second hit, and so on; group by ``region`` in order of first appearance to
+    show them region by region.
     """
 
     hit: Hit

@@ -19,7 +19,7 @@ from kb.practices.themes import assign, load_themes, taxonomy_hash, theme_text
 from kb.settings import Settings
 from kb.types import Document, Passage, PracticeCard, Theme
 
-PRACTICES_VERSION = 1
+PRACTICES_VERSION = 3  # 2: referral-only provisions are no rule cards; 3: stricter theme thresholds
 META_KEY = "practices"
 RULE_NOVELTY = 0.95  # a local article this close to a national one only restates it: no rule card
 
@@ -35,6 +35,8 @@ def refresh(conn, load_vectors: Callable[[], object], settings: Settings, embedd
     key = practice_key(conn, settings, embedder)
     full = store.get_meta(conn, META_KEY) != key
     todo, stale = store.practice_todo(conn)
+    if full:  # everything is recomputed, including documents whose marks look current
+        todo = [d.doc_id for d, _ in store.documents(conn)]
     if not full and not todo and not stale:
         return 0
     started = time.perf_counter()

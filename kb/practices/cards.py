@@ -65,7 +65,9 @@ _FIGURE = re.compile(
 _YEAR = re.compile(r"((?:19|20)\d{2})年")
 _LOCALITY = re.compile(r"(?:^|[，,。；：、\s（(“]|[区县市])([\u4e00-\u9fff]{2,3}?(?:街道|镇|乡|社区|村))")
 _LOCALITY_STOP = set("在对的了将和各全本该等个是由从向与及或把被为其中农城共担务以提高出创新区县市省内外依据设立下至")
-_GENERIC_STARTS = ("为了", "本条例", "本办法", "本规定", "本细则", "本实施办法")
+_GENERIC_STARTS = ("为了", "本条例", "本办法", "本规定", "本细则", "本实施办法", "违反本")
+# Provisions that only point elsewhere (参照本条例执行, 从其约定): nothing a place could compare.
+_REFERRAL = re.compile(r"(参照本(条例|办法|规定)执行|从其(约定|规定))。?$")
 _SUBJECT_HINTS = ("探索", "实施", "推行", "创新", "建立", "成立", "试点", "打造", "推出", "开展", "构建")
 
 MIN_SCORE = 2.0  # evidence a quoted term needs to count as the name of a measure
@@ -261,7 +263,8 @@ def rule_card(passage: Passage, document: Document) -> PracticeCard | None:
     text = passage.text.strip()
     body = re.sub(r"^第[一二三四五六七八九十百零〇\d]+条\s*", "", text)
     context = _context(passage, document)
-    if not context or len(body) < 30 or body.startswith(_GENERIC_STARTS) or "施行" in body[-12:]:
+    generic = body.startswith(_GENERIC_STARTS) or "施行" in body[-12:] or _REFERRAL.search(body)
+    if not context or len(body) < 30 or generic:
         return None
     region = context[0]
     sents = sentences(body)

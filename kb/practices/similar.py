@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,7 +28,40 @@ from kb.types import Filters, Hit, Passage, Region, SimilarHit
 MLT_WORDS = 25  # distinctive words of the query passage sent to word BM25
 MLT_BIGRAMS = 40  # distinctive character pairs sent to bigram BM25
 POOL = 300  # candidates per list: exclusion removes many
-THEME_BONUS = 0.4  # fused-score bonus per theme shared with the query passage
+MATERIALISE = 200  # best fused candidates read from SQLite (theme bonuses rarely lift one from further down)
+THEME_BONUS = 1.0  # fused-score bonus per theme shared with the query passage
+CENTER = True  # compare vectors after removing the index's mean vector (see centered_dense)
+ORDER = "round"  # grouped: a region's hits together; round: each region's best first, then seconds
+
+_STATS: dict[int, tuple] = {}
+
+
+def _centered_stats(live: LiveIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean vector, matrix @ mean, norms of the centred rows) of the live vectors, once per index."""
+    got = _STATS.get(id(live))
+    if got is None or got[0] is not live.matrix:
+        mu = live.matrix.mean(axis=0) if len(live.matrix) else np.zeros(live.matrix.shape[1], np.float32)
+        dots = live.matrix @ mu
+        norms = np.sqrt(np.maximum(1.0 - 2 * dots + float(mu @ mu), 1e-12))
+        got = _STATS[id(live)] = (live.matrix, mu, dots, norms)
+    return got[1], got[2], got[3]
+
+
+def centered_dense(live: LiveIndex, qvec: np.ndarray, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+    """Cosine after subtracting the mean passage vector: what all passages share (official boilerplate,
+    "基层社会治理" talk) stops counting as similarity, so the specific sub-topic decides."""
+    if allowed is not None and allowed.size == 0:
+        return []
+    mu, _, norms = _centered_stats(live)
+    q = np.asarray(qvec, dtype=np.float32).reshape(-1) - mu
+    q /= np.linalg.norm(q) + 1e-12
+    scores = (live.matrix @ q - float(mu @ q)) / norms
+    if allowed is not None:
+        scores = np.where(np.isin(live.row_vids, allowed), scores, -np.inf)
+    n = min(n, scores.size)
+    top = np.argpartition(-scores, n - 1)[:n]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(int(live.row_vids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])]
 
 
 @functools.cache
@@ -90,17 +124,18 @@ def similar(
     allowed = allowed_vids(live, filters)
     if allowed is not None and allowed.size == 0:
         return []
-    lists = [dense_ranked(live, qvec, POOL, allowed)]
+    lists = [centered_dense(live, qvec, POOL, allowed) if CENTER else dense_ranked(live, qvec, POOL, allowed)]
     weights = [settings.dense_weight]
     if fusion:
         lists.append(_words(live, text, allowed))
         lists.append(bigram_ranked(live, " ".join(distinctive(bigrams(text), live.bigram, MLT_BIGRAMS)), POOL, allowed))
         weights += [settings.bm25_weight, settings.bigram_weight]
     fused = zscore_fusion(lists, weights) if len(lists) > 1 else lists[0]
-    qthemes = (
-        set(store.themes_of_passages(live.conn, [passage.passage_id]).get(passage.passage_id, [])) if vid else set()
-    )
-    return _grouped(live, fused, vid, doc_id, own if other_regions else [], qthemes, per_region, k)
+    q = _Query(vid, doc_id)
+    if vid is not None:
+        got = store.themes_of_passages(live.conn, [passage.passage_id]).get(passage.passage_id, [])
+        q = _Query(vid, doc_id, frozenset(got))
+    return _grouped(live, fused, q, own if other_regions else [], per_region, k)
 
 
 def _words(live: LiveIndex, text: str, allowed: np.ndarray | None) -> list[tuple[int, float]]:
@@ -108,27 +143,39 @@ def _words(live: LiveIndex, text: str, allowed: np.ndarray | None) -> list[tuple
     return bm25.search(live.bm25, distinctive(tokenize(text), live.bm25, MLT_WORDS), POOL, mask)
 
 
+@dataclass(frozen=True)
+class _Query:
+    """What the ranking needs to know about the query passage."""
+
+    vid: int | None
+    doc_id: str | None
+    themes: frozenset[str] = frozenset()
+
+
+def _bonus(q: _Query, themes: Sequence[str]) -> float:
+    """Shared themes: a report passage's sub-topic, which its generic wording hides from the vectors."""
+    return THEME_BONUS * len(q.themes & set(themes))
+
+
 def _grouped(
     live: LiveIndex,
     fused: list[tuple[int, float]],
-    qvid: int | None,
-    doc_id: str | None,
+    q: _Query,
     own: Sequence[str],
-    qthemes: set[str],
     per_region: int,
     k: int,
 ) -> list[SimilarHit]:
+    fused = fused[:MATERIALISE]
     rows = store.by_vids(live.conn, [v for v, _ in fused])
     themes = store.themes_of_passages(live.conn, [rows[v][0].passage_id for v, _ in fused if v in rows])
     scored = []
     for vid, score in fused:
-        if vid == qvid or vid not in rows:
+        if vid == q.vid or vid not in rows:
             continue
         passage, document, _ = rows[vid]
-        if doc_id is not None and doc_id in (document.doc_id, document.parent_id):
+        if q.doc_id is not None and q.doc_id in (document.doc_id, document.parent_id):
             continue
-        shared = len(qthemes & set(themes.get(passage.passage_id, ())))
-        scored.append((score + THEME_BONUS * shared, vid))
+        scored.append((score + _bonus(q, themes.get(passage.passage_id, ())), vid))
     scored.sort(key=lambda sv: (-sv[0], sv[1]))
     groups: dict[str, list[tuple[float, int]]] = {}
     taken = 0
@@ -136,7 +183,10 @@ def _grouped(
         region = group_region(rows[vid][0])
         if own and (region is None or related(region.code, own)):
             continue
-        members = groups.setdefault(region.code if region else "", [])
+        code = region.code if region else ""
+        # nested places are one place here: 舟山市普陀区's hits count against 舟山市's limit
+        code = next((g for g in groups if g and code and related(code, [g])), code)
+        members = groups.setdefault(code, [])
         if len(members) < per_region:
             members.append((score, vid))
             taken += 1
@@ -148,8 +198,13 @@ def _grouped(
         by_passage.setdefault(c.passage_id, []).append(c)
     names = dict(store_theme_names(live))
     out: list[SimilarHit] = []
-    for code, members in groups.items():
-        for score, vid in members:
+    if ORDER == "round":
+        width = max(map(len, groups.values()), default=0)
+        order = [(c, m[i]) for i in range(width) for c, m in groups.items() if i < len(m)]
+    else:
+        order = [(c, m) for c, ms in groups.items() for m in ms]
+    for code, (score, vid) in order:
+        if True:
             passage, document, _ = rows[vid]
             hit = Hit(passage, document, float(score), len(out) + 1)
             region = regions.lookup(code).name if code else ""
