@@ -376,15 +376,16 @@ def cmd_similar(args: argparse.Namespace) -> int:
         return 0
     if not found:
         print("其他地区没有找到可比的段落。")
-    last = None
+    groups: dict[str, list] = {}  # regions in the order of their best hit, each with all its hits
     for s in found:
-        if s.region != last:
-            print(f"== {s.region or '未知地区'}")
-            last = s.region
-        print(format_hit(s.hit).rstrip())
-        for c in s.cards:
-            print(f"    ▸ 做法卡片：{c.name}（{'、'.join(c.themes)}）")
-        print()
+        groups.setdefault(s.region or "未知地区", []).append(s)
+    for region, members in groups.items():
+        print(f"== {region}")
+        for s in members:
+            print(format_hit(s.hit).rstrip())
+            for c in s.cards:
+                print(f"    ▸ 做法卡片：{c.name}（{'、'.join(c.themes)}）")
+            print()
     return 0
 
 

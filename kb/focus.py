@@ -17,25 +17,27 @@ from dataclasses import dataclass
 
 from kb import regions
 
-_CROSS = re.compile(
+_MANY = re.compile(
     r"各地|各省|各市|各区县|各县|各城市|全国各地|多地|哪些地方|哪些地区|哪些省|哪些市|哪些城市|哪些县|"
     r"其他地区|其他地方|其他省|其他城市|外地|别的地方|别的地区|不同地区|不同地方|不同城市|不同省|"
-    r"经验做法|典型做法|典型经验|先进经验|怎么做的|如何做的|是怎样做的|做法有哪些|有哪些做法|"
     r"比较|对比|异同|有何不同|有什么不同|有什么区别|有何区别|差异|各有"
 )
+# "how was it done" asks about many places only when the question names no single place
+_HOW = re.compile(r"经验做法|典型做法|典型经验|先进经验|怎么做的|如何做的|是怎样做的|做法有哪些|有哪些做法")
 
 
 def is_cross_region_question(question: str) -> bool:
     """Whether a question asks about practices across places (各地, 哪些地方, 比较, 经验做法…).
 
-    Also true when it names two or more unrelated regions (宁波和深圳的规定有何不同).
+    Also true when it names two or more unrelated regions (宁波和深圳的规定有何不同); a
+    question about how one named place did something (梅列区的微治理是怎么做的) is not.
     Such questions want a ranking spread over documents and regions (``diverse=True``).
     """
     text = _norm(question)
-    if _CROSS.search(text):
+    if _MANY.search(text):
         return True
-    found = regions.find_regions(text)
-    return len({r.code[:4] for r in found}) >= 2
+    places = {r.code[:4] for r in regions.find_regions(text)}
+    return len(places) >= 2 or (not places and _HOW.search(text) is not None)
 
 
 # ---------------------------------------------------------------- named documents

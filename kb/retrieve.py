@@ -121,7 +121,7 @@ def allowed_vids(live: LiveIndex, filters: Filters | None) -> np.ndarray | None:
         args.append(filters.year_to)
     unknown = [t for t in filters.doc_types if t not in DOC_TYPES]
     if unknown:
-        raise QueryError(f"未知文档类型“{unknown[0]}”: use one of {', '.join(DOC_TYPES)}")
+        raise QueryError(f"未知文档类型“{unknown[0]}”，可用：{', '.join(DOC_TYPES)}")
     if filters.doc_types:
         where.append(f"d.doc_type IN ({','.join('?' * len(filters.doc_types))})")
         args += list(filters.doc_types)

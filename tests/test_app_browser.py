@@ -56,7 +56,12 @@ def test_ask_and_upload_in_a_real_browser(app_env, tmp_path):
         doc = tmp_path / "百花社区议事.txt"
         doc.write_text(UPLOAD, encoding="utf-8")
         open_page(driver, url, "library", "上传文件")
-        driver.find_element(By.CSS_SELECTOR, 'input[type="file"]').send_keys(str(doc))
+        file_input = wait_for(  # the uploader renders after its label
+            driver,
+            lambda d: next(iter(d.find_elements(By.CSS_SELECTOR, 'input[type="file"]')), None),
+            what="file input",
+        )
+        file_input.send_keys(str(doc))
         button = wait_for(
             driver,
             lambda d: next(

@@ -60,7 +60,14 @@ def test_cross_region_questions_are_recognised():
         assert focus.is_cross_region_question(json.loads(line)["query"]), line
     assert focus.is_cross_region_question("宁波和深圳的人民调解规定有什么区别")
     assert focus.is_cross_region_question("广饶县和梅列区的社区治理")  # two places
-    for q in ("网格员工资低怎么办", "调解协议怎么申请强制执行", "宿豫区的民情监督员是怎么选的"):
+    assert focus.is_cross_region_question("除了梅列区，其他地方的微治理是怎么做的")
+    for q in (
+        "网格员工资低怎么办",
+        "调解协议怎么申请强制执行",
+        "宿豫区的民情监督员是怎么选的",
+        "梅列区的社区微治理是怎么做的？",  # how one named place did it
+        "舟山的网格化管理有哪些经验做法",
+    ):
         assert not focus.is_cross_region_question(q), q
 
 

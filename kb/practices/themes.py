@@ -141,7 +141,7 @@ def match_theme(name: str, themes: Sequence[Theme]) -> Theme:
         return partial[0]
     if partial:
         raise QueryError(f"主题“{name}”不唯一（{'、'.join(t.name for t in partial)}）: give the full name")
-    raise QueryError(f"未知主题“{name}”: use one of {'、'.join(t.name for t in themes)}")
+    raise QueryError(f"未知主题“{name}”，可用主题：{'、'.join(t.name for t in themes)}")
 
 
 def split_names(value: str | Sequence[str] | None) -> list[str]:
