@@ -155,6 +155,15 @@ PHRASE_SHARE = 0.6
 PHRASE_MIN = 7  # characters (letters, digits, Han) a verbatim overlap needs to count as naming a phrase
 
 
+# A question that is only a term plus a question word names that term when few candidates hold it
+NAME_MIN, NAME_MAX, NAME_RARE = 3, 12, 3
+_FILLER = re.compile(
+    r"^(?:请问|请介绍一下|介绍一下|什么是|啥是)|"
+    r"(?:的)?(?:是什么意思|是指什么|指的是什么|是什么|是啥|怎么做的?|怎么搞|怎么样|怎样做|如何做|"
+    r"有哪些做法|有什么做法|的做法|做法|经验|吗|呢)?[?？。！!\s]*$"
+)
+
+
 def quoted_terms(question: str) -> list[str]:
     """Terms the question quotes: “…”, "…", 「…」 and 《…》."""
     text = _norm(question)
@@ -174,9 +183,10 @@ def longest_overlap(question: str, text: str) -> str:
 
 
 def phrase_hits(question: str, texts: Iterable[tuple[int, str]]) -> set[int]:
-    """Ids of the texts holding a quoted term or the question's longest verbatim phrase.
+    """Ids of the texts holding a quoted term, the bare name the question is, or its longest verbatim phrase.
 
-    Only the longest overlap found among the texts counts, and only from PHRASE_MIN
+    A bare name (the question minus its question words, 3–12 characters) counts when at
+    most NAME_RARE texts hold it: a rare term is a name, a common one (网格化管理) is not. Only the longest overlap found among the texts counts, and only from PHRASE_MIN
     characters and PHRASE_SHARE of the question on, so a shared common word (人民法院) or a
     legal phrase inside a long question never reorders anything.
     """
@@ -185,6 +195,11 @@ def phrase_hits(question: str, texts: Iterable[tuple[int, str]]) -> set[int]:
     held = {vid for vid, text in texts if any(q and q in _squash(text) for q in quoted)}
     if held:
         return held
+    core = _meaningful(_FILLER.sub("", _norm(question)))
+    if NAME_MIN <= len(core) <= NAME_MAX:  # the question is a bare name (三长制 / 三长制是什么)
+        named = {vid for vid, text in texts if core in _meaningful(_norm(text))}
+        if 0 < len(named) <= NAME_RARE:
+            return named
     overlaps = {vid: longest_overlap(question, text) for vid, text in texts}
     best = max((len(_meaningful(o)) for o in overlaps.values()), default=0)
     if best < PHRASE_MIN or best < PHRASE_SHARE * len(_meaningful(_norm(question))):

@@ -114,9 +114,9 @@ class Settings:
     answer_max_regions: int = _opt(5, "Regions (paragraphs) in an answer grouped by region.")
     answer_region_max_chars: int = _opt(600, "Character budget of an answer grouped by region.")
     answer_min_cosine: float = _opt(
-        0.885, "Abstain (未找到相关内容) unless the best sentence's e5 similarity with the question reaches this…"
+        0.87, "Abstain (未找到相关内容) unless the best sentence's e5 similarity with the question reaches this…"
     )
-    answer_min_words: float = _opt(0.45, "…and it holds this weighted share of the question's words.")
+    answer_min_words: float = _opt(0.55, "…and it holds this weighted share of the question's words.")
     answer_sure_cosine: float = _opt(0.90, "A similarity above this answers even without shared words.")
     llm_base_url: str = _opt(
         "", "OpenAI-compatible endpoint for generated answers, with /v1 (e.g. http://127.0.0.1:8080/v1); empty = off."

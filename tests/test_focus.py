@@ -51,7 +51,17 @@ def test_phrase_hits_need_a_quoted_term_or_a_long_overlap():
     texts = [(1, "探索了“乡呼县应、上下联动”机制"), (2, "上下级之间联动配合"), (3, "实施“三长制”治理模式")]
     assert focus.phrase_hits("乡呼县应、上下联动机制", texts) == {1}
     assert focus.phrase_hits("“三长制”是什么", texts) == {3}
-    assert focus.phrase_hits("上下联动怎么做", texts) == set()  # four characters are an ordinary phrase
+    assert focus.phrase_hits("上下级联动怎么做", texts) == set()  # no verbatim stretch worth a name
+
+
+def test_a_bare_rare_name_is_a_phrase_a_common_term_is_not():
+    texts = [(1, "探索了“乡呼县应、上下联动”机制"), (2, "上下级之间联动配合"), (3, "实施“三长制”治理模式")]
+    assert focus.phrase_hits("三长制", texts) == {3}
+    assert focus.phrase_hits("请问三长制是什么意思？", texts) == {3}
+    assert focus.phrase_hits("上下联动怎么做", texts) == {1}
+    common = [(i, f"第{i}条 推进网格化管理，划分网格") for i in range(5)]
+    assert focus.phrase_hits("网格化管理", common) == set()  # held by many: an ordinary term
+    assert focus.phrase_hits("网格员工资低、干不长，人员老换怎么办", texts) == set()
 
 
 def test_cross_region_questions_are_recognised():

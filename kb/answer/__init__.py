@@ -37,8 +37,8 @@ class Evidence:
 class Abstain:
     """When the best evidence is too weak to answer (calibrated in benchmarks/answer_eval.py)."""
 
-    min_cosine: float = 0.885  # best sentence's e5 similarity with the question…
-    min_words: float = 0.45  # …and the best sentence's weighted share of the question's words
+    min_cosine: float = 0.87  # best sentence's e5 similarity with the question…
+    min_words: float = 0.55  # …and the best sentence's weighted share of the question's words
     sure_cosine: float = 0.90  # above this the meaning alone is enough
 
 

