@@ -15,7 +15,7 @@ from __future__ import annotations
 import socket
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlparse
@@ -103,6 +103,7 @@ class SentenceTransformerEmbedder:
         self.query_prefix = settings.query_prefix
         self.passage_prefix = settings.passage_prefix
         self.batch_size = settings.batch_size
+        self.bf16 = use_bf16(settings)
         # questions through ONNX (kb.embed_onnx), loaded on the first question: ingest never needs it
         self.load_query_encoder: Callable[[], Callable[[Sequence[str]], np.ndarray]] | None = None
         self._query_encoder: Callable[[Sequence[str]], np.ndarray] | None = None
@@ -135,14 +136,40 @@ class SentenceTransformerEmbedder:
         """Embed texts exactly as given (no prefix)."""
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            show_progress_bar=progress_bar,
-            convert_to_numpy=True,
-            normalize_embeddings=True,  # also for models whose folder lacks a Normalize module
-        )
+        with _autocast(self.bf16):
+            vectors = self.model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                show_progress_bar=progress_bar,
+                convert_to_numpy=True,
+                normalize_embeddings=True,  # also for models whose folder lacks a Normalize module
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def use_bf16(settings: Settings) -> bool:
+    """Whether passages are embedded in bf16: asked for, or ``auto`` on a CPU with native bf16."""
+    if settings.device != "cpu" or settings.embed_precision == "fp32":
+        return False
+    return settings.embed_precision == "bf16" or cpu_has_bf16()
+
+
+def cpu_has_bf16() -> bool:
+    """AVX-512 bf16 or AMX (Linux /proc/cpuinfo); elsewhere bf16 would be emulated, so no."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return any(f in flags.split() for f in ("avx512_bf16", "amx_bf16"))
+
+
+def _autocast(on: bool):
+    """torch's CPU autocast to bf16 (matrix products in bf16, accumulation and norms in fp32)."""
+    if not on:
+        return nullcontext()
+    import torch
+
+    return torch.autocast("cpu", dtype=torch.bfloat16)
 
 
 def _dimension(model: Any) -> int:
