@@ -136,8 +136,8 @@ class Settings:
     llm_min_overlap: float = _opt(
         0.6, "A generated sentence is supported when this share of its character pairs is in a cited passage…"
     )
-    llm_min_cosine: float = _opt(0.88, "…or its e5 similarity with a sentence of a cited passage reaches this…")
-    llm_min_overlap_with_cosine: float = _opt(0.3, "…together with at least this share of shared character pairs.")
+    llm_min_cosine: float = _opt(0.92, "…or its e5 similarity with a sentence of a cited passage reaches this…")
+    llm_min_overlap_with_cosine: float = _opt(0.4, "…together with at least this share of shared character pairs.")
     upload_dir: str = _opt("", "Where files uploaded in the app are saved (empty = <corpus_dir>/uploads).")
     upload_max_mb: int = _opt(50, "Largest file the app accepts for upload, in MB.")
 

@@ -49,8 +49,8 @@ class Check:
     """Thresholds a generated sentence must pass against the passages it cites."""
 
     min_overlap: float = 0.6  # share of the sentence's character pairs found in a cited passage
-    min_cosine: float = 0.88  # e5 similarity with one of the cited passage's sentences…
-    min_overlap_with_cosine: float = 0.3  # …together with at least this much shared wording
+    min_cosine: float = 0.92  # e5 similarity with one of the cited passage's sentences…
+    min_overlap_with_cosine: float = 0.4  # …together with at least this much shared wording
 
 
 # ---------------------------------------------------------------- the client
