@@ -236,6 +236,16 @@ def test_pair_overlap():
     assert pair_overlap("五千元补贴", "专职网格员队伍") == 0.0
 
 
+def test_a_figure_the_cited_passage_does_not_hold_is_unsupported():
+    from kb.answer.generate import supported
+
+    source = "选聘专职人民调解员181名，多数矛盾纠纷在村（社区）层面得到化解。"
+    never = lambda texts: pytest.fail("a changed figure needs no embedding")  # noqa: E731
+    assert supported("选聘专职人民调解员181名。", [source], never, Check())
+    assert not supported("选聘专职人民调解员281名。", [source], never, Check())
+    assert supported("选聘专职人民调解员１８１名。", [source], never, Check())  # full-width digits fold
+
+
 def test_settings_require_a_model_name_and_an_http_url():
     from kb.errors import ConfigError
 

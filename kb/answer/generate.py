@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -173,6 +174,11 @@ def is_refusal(reply: str, parsed: Sequence[tuple[str, tuple[int, ...]]]) -> boo
     return not any(nums for _, nums in parsed) and bool(_REFUSAL.search(reply))
 
 
+def _numbers(text: str) -> list[str]:
+    """Arabic-digit figures (full-width folded), e.g. 181, 3.5, 2015."""
+    return re.findall(r"\d+(?:\.\d+)?", unicodedata.normalize("NFKC", text))
+
+
 def pair_overlap(sentence: str, passage: str) -> float:
     """Share of the sentence's character pairs that occur in the passage."""
     mine = _pairs(sentence)
@@ -188,7 +194,14 @@ def _pairs(text: str) -> list[str]:
 
 
 def supported(sentence: str, passages: Sequence[str], embed: Embed, check: Check) -> bool:
-    """Whether ``sentence`` is backed by at least one of ``passages`` (see ``Check``)."""
+    """Whether ``sentence`` is backed by at least one of ``passages`` (see ``Check``).
+
+    A figure the cited passages do not hold makes it unsupported whatever the wording: a
+    sentence with one changed number shares nearly all its character pairs with its source.
+    """
+    given = {n for p in passages for n in _numbers(p)}
+    if any(n not in given for n in _numbers(sentence)):
+        return False
     best_overlap = max((pair_overlap(sentence, p) for p in passages), default=0.0)
     if best_overlap >= check.min_overlap:
         return True
