@@ -319,8 +319,6 @@ def _ranked(live: LiveIndex, qvec, query: str, settings: Settings, allowed, pool
         lists.append(dense_ranked(live, qvec, pool, allowed))
         weights.append(settings.dense_weight)
         names.append("dense")
-    if settings.sparse_by_match and mode == "hybrid":
-        weights = _match_weighted(live, query, settings, lists, names, weights)
     if len(lists) == 1:
         fused = lists[0]
     elif settings.fusion == "rrf":
@@ -337,24 +335,6 @@ def _ranked(live: LiveIndex, qvec, query: str, settings: Settings, allowed, pool
         name: {vid: (rank, s) for rank, (vid, s) in enumerate(lst, 1)} for name, lst in zip(names, lists, strict=True)
     }
     return fused, detail
-
-
-def _match_weighted(live: LiveIndex, query: str, settings: Settings, lists, names, weights) -> list[float]:
-    """Each sparse list's weight × the IDF-weighted share of the question its best hit holds.
-
-    On a paraphrased question the word lists' best hits hold little of it, and their vote is
-    mostly noise; the dense list keeps its weight.
-    """
-    words, pairs = question_weights(live, query, settings)
-    out = list(weights)
-    for i, (name, lst) in enumerate(zip(names, lists, strict=True)):
-        terms = {"bm25": words, "bigram": pairs}.get(name)
-        if terms is None or not lst or not sum(terms.values()):
-            continue
-        text = store.by_vids(live.conn, [lst[0][0]]).get(lst[0][0], (None,))[0]
-        text = text.text if text is not None else ""
-        out[i] *= sum(w for t, w in terms.items() if t in text) / sum(terms.values())
-    return out
 
 
 def _titles(live: LiveIndex) -> tuple[tuple[str, str], ...]:

@@ -87,10 +87,6 @@ class Settings:
         0.5,
         "Weight of thesaurus expansions in the BM25 queries (工资 → 待遇 薪酬 报酬…); 0 = off.",
     )
-    sparse_by_match: bool = _opt(
-        False,
-        "Hybrid: scale each BM25 list's weight by the share of the question its best hit holds (measured, not a gain).",
-    )
     focus_names: bool = _opt(
         True, "Passages of a document the question names (《人民调解法》, 物业管理条例, 滨州市网格化条例) come first."
     )
