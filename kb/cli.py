@@ -184,20 +184,9 @@ def cmd_passages(args: argparse.Namespace) -> int:
             raise KBError(f"no document {args.doc_id!r}; `kb docs` lists the ids")
         passages = kb.passages(args.doc_id)
     if args.json:
-        rows = [
-            {
-                "passage_id": p.passage_id,
-                "doc_id": p.doc_id,
-                "seq": p.seq,
-                "text": p.text,
-                "heading_path": list(p.heading_path),
-                "regions": list(p.regions),
-                "own_regions": list(p.own_regions),
-                "article": p.article,
-            }
-            for p in passages
-        ]
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        from kb.render import passage_json
+
+        print(json.dumps([passage_json(p) for p in passages], ensure_ascii=False, indent=2))
         return 0
     for p in passages:
         print(f"[{p.passage_id}] {' > '.join(p.heading_path)}  〔{'、'.join(p.regions) or '无地区'}〕")

@@ -145,21 +145,10 @@ def passage_json(p: Passage) -> dict:
 
 
 def answer_json(answer: Answer) -> dict:
-    """Everything an Answer holds, with its citations as `kb search --json` hits."""
-    return {
-        "question": answer.question,
-        "text": answer.text,
-        "method": answer.method,
-        "found": answer.found,
-        "notice": answer.notice,
-        "grouped": answer.grouped,
-        "suggestions": list(answer.suggestions),
-        "sentences": [
-            {"text": s.text, "citations": list(s.citations), "supported": s.supported, "group": s.group}
-            for s in answer.sentences
-        ],
-        "citations": [hit_to_json(h) for h in answer.citations],
-    }
+    """Everything an Answer holds, with its citations as `kb search --json` hits (as `kb ask --json`)."""
+    from kb.answer import answer_to_json
+
+    return answer_to_json(answer, hit_to_json)
 
 
 # ---------------------------------------------------------------- answers
