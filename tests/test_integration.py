@@ -96,3 +96,15 @@ def test_real_model_groups_a_cross_region_answer_by_place(seed_kb):
 def test_real_model_abstains_on_what_the_seeds_do_not_hold(seed_kb, question):
     a = seed_kb.ask(question, generate=False)
     assert not a.found and not a.citations and a.text.startswith("未找到相关内容")
+
+
+@pytest.mark.parametrize("question", ["三长制", "三长制是什么？", "“大党委”"])
+def test_real_model_a_bare_practice_name_finds_its_passage_first(seed_kb, question):
+    name = question.strip("“”？").removesuffix("是什么")
+    assert name in seed_kb.search(question, k=3)[0].passage.text
+
+
+def test_real_model_one_named_place_with_how_is_answered_about_that_place(seed_kb):
+    a = seed_kb.ask("梅列区的社区微治理是怎么做的？", generate=False)
+    assert a.found and not a.grouped
+    assert all("福建省三明市梅列区" in h.passage.regions for h in a.citations)
