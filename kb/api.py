@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from kb import health, index, library, regions, retrieve, store
+from kb.embed import FAKE_MODEL
 from kb.errors import ConfigError, KBError
 from kb.indexdir import sqlite_guard
 from kb.settings import Settings
@@ -85,7 +86,14 @@ class KnowledgeBase:
         """
         self.close()
         wait = self.settings.ingest_wait if wait is None else wait
-        return index.ingest(paths, self.settings, self.embedder, self._progress, strict, wait, repair)
+        return index.ingest(paths, self.settings, self._writer_embedder(), self._progress, strict, wait, repair)
+
+    def _writer_embedder(self):
+        """The model for an ingest, loaded only once passages need embedding: an ingest with
+        nothing new (bare `kb`, a re-index of unchanged files) does not wait for torch."""
+        if self._embedder is not None or self.settings.model == FAKE_MODEL:
+            return self.embedder
+        return _Deferred(self)
 
     def rebuild(
         self, paths: Sequence[str | Path], strict: bool = False, wait: bool | None = None
@@ -406,7 +414,7 @@ class KnowledgeBase:
         if path not in self.files():
             raise KBError(f"“{target}”不在索引中：请刷新文档列表后再试")
         self.close()
-        report = index.remove([path], self.settings, self.embedder, self._progress, self.settings.ingest_wait)
+        report = index.remove([path], self.settings, self._writer_embedder(), self._progress, self.settings.ingest_wait)
         if delete_file and library.inside(path, self.settings.corpus_dir):
             Path(path).unlink(missing_ok=True)
         return report
@@ -432,6 +440,34 @@ class KnowledgeBase:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class _Deferred:
+    """Stands for the KnowledgeBase's embedder until something needs vectors.
+
+    Its name is the configured model's; its dimension is the one the index recorded for that
+    model (the same model always has the same one), so checking an index loads nothing.
+    """
+
+    def __init__(self, kb: KnowledgeBase):
+        self._kb = kb
+        self.name = kb.settings.model  # what load_embedder names it (the fake model aside)
+
+    @property
+    def dim(self) -> int:
+        manifest = index.read_manifest(self._kb.settings.index_dir) or {}
+        if manifest.get("model") == self.name and manifest.get("dim"):
+            return int(manifest["dim"])
+        return self._kb.embedder.dim
+
+    def embed_passages(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
+        return self._kb.embedder.embed_passages(texts, progress_bar)
+
+    def embed_queries(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
+        return self._kb.embedder.embed_queries(texts, progress_bar)
+
+    def embed_sentences(self, texts: Sequence[str]) -> np.ndarray:
+        return self._kb.embedder.embed_sentences(texts)
 
 
 def merge_filters(

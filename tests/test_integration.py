@@ -108,3 +108,11 @@ def test_real_model_one_named_place_with_how_is_answered_about_that_place(seed_k
     a = seed_kb.ask("梅列区的社区微治理是怎么做的？", generate=False)
     assert a.found and not a.grouped
     assert all("福建省三明市梅列区" in h.passage.regions for h in a.citations)
+
+
+def test_an_ingest_with_nothing_new_loads_no_model(seed_kb):
+    fresh = KnowledgeBase(settings=seed_kb.settings)
+    report = fresh.ingest([ROOT / "corpus"])
+    assert report.count("unchanged") == 5 and report.embedded == 0
+    assert fresh._embedder is None  # the model (torch) was never loaded
+    assert fresh.search("网格员", k=1)  # and the index answers as before
