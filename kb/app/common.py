@@ -47,8 +47,10 @@ def _embedder(model: str, cache_dir: str):
 
 @st.cache_resource(show_spinner="正在打开索引…")
 def _knowledge_base(index_dir: str, model: str, cache_dir: str) -> KnowledgeBase:
+    """Questions go through the model's torch-free ONNX export; the full model (torch) is
+    loaded only by the first upload, delete or re-index (``writer``), so the page opens fast."""
     s = Settings.load(index_dir=index_dir, model=model, cache_dir=cache_dir)
-    kb = KnowledgeBase(settings=s, embedder=_embedder(model, cache_dir))
+    kb = KnowledgeBase(settings=s)
     if has_index(s):
         kb.search("基层治理", k=1)  # warm up: open the index, tokenizer, query encoder
     return kb
@@ -76,10 +78,9 @@ def has_index(s: Settings) -> bool:
 def writer(report: Callable[[float, str], None]) -> KnowledgeBase:
     """A second KnowledgeBase over the same folder for one ingest/delete: the cached one keeps
     answering from the previous generation meanwhile. ``report(fraction, message)`` shows progress."""
-    kb = get_kb()
-    return KnowledgeBase(
-        settings=kb.settings, embedder=_ProgressEmbedder(kb.embedder, report), progress=lambda msg: report(-1, msg)
-    )
+    s = get_kb().settings
+    model = _embedder(s.model, s.cache_dir)  # the full model, loaded once per process
+    return KnowledgeBase(settings=s, embedder=_ProgressEmbedder(model, report), progress=lambda msg: report(-1, msg))
 
 
 class _ProgressEmbedder:
