@@ -9,6 +9,7 @@ for hit in kb.search("网格员待遇低怎么办", k=5, region="山东省"):
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -453,7 +454,7 @@ class _Deferred:
         self._kb = kb
         self.name = kb.settings.model  # what load_embedder names it (the fake model aside)
 
-    @property
+    @functools.cached_property
     def dim(self) -> int:
         manifest = index.read_manifest(self._kb.settings.index_dir) or {}
         if manifest.get("model") == self.name and manifest.get("dim"):

@@ -186,7 +186,8 @@ def phrase_hits(question: str, texts: Iterable[tuple[int, str]]) -> set[int]:
     """Ids of the texts holding a quoted term, the bare name the question is, or its longest verbatim phrase.
 
     A bare name (the question minus its question words, 3–12 characters) counts when at
-    most NAME_RARE texts hold it: a rare term is a name, a common one (网格化管理) is not. Only the longest overlap found among the texts counts, and only from PHRASE_MIN
+    most NAME_RARE texts hold it: a rare term is a name, a common one (网格化管理) is not.
+    Otherwise only the longest overlap found among the texts counts, and only from PHRASE_MIN
     characters and PHRASE_SHARE of the question on, so a shared common word (人民法院) or a
     legal phrase inside a long question never reorders anything.
     """
