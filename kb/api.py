@@ -128,7 +128,7 @@ class KnowledgeBase:
         """Best passages for ``query``; keyword filters are merged into ``filters``.
 
         ``diverse`` spreads the top over documents and regions (for questions about several
-        places: ``kb.retrieve.is_cross_region_question``).
+        places: ``kb.focus.is_cross_region_question``).
         """
         filters = merge_filters(filters, region, years, doc_type)
         k, notice = retrieve.check_k(k, self.settings.top_k)
@@ -353,11 +353,12 @@ class KnowledgeBase:
 
     def neighbours(self, passage_id: str, before: int = 1, after: int = 1) -> list[Passage]:
         """The passage and its neighbours in the same document (上下文), in reading order."""
-        found = store.passage_by_id(self._open().conn, passage_id)
+        conn = self._open().conn
+        found = store.passage_by_id(conn, passage_id)
         if found is None:
             return []
         p = found[0]
-        return store.passages_around(self._open().conn, p.doc_id, p.seq, before, after)
+        return store.passages_around(conn, p.doc_id, p.seq, before, after)
 
     def region_tree(self) -> dict[Region, dict[Region | None, list[Region]]]:
         """province → city (None for a province-level mention) → counties, of every region the index is about."""

@@ -20,7 +20,6 @@ import numpy as np
 
 from kb import bm25, focus, indexdir, regions, store
 from kb.errors import IndexDamagedError, IndexStateError, ModelError, QueryError
-from kb.focus import is_cross_region_question
 from kb.index import MANIFEST, check_model, read_manifest
 from kb.settings import Settings
 from kb.tokens import bigrams, expansions, tokenize
@@ -568,7 +567,6 @@ __all__ = [
     "open_index",
     "search",
     "diversify",
-    "is_cross_region_question",
     "rrf",
     "allowed_vids",
     "hit_to_json",

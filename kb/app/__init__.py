@@ -60,15 +60,7 @@ def first_start(s) -> None:
     st.title("治理知库")
     st.info(f"首次启动：正在从 {s.corpus_dir}/ 建立索引，完成后即可提问。文档较多时需要几分钟。")
     bar = st.progress(0.0, text="正在加载模型…")
-    log = st.empty()
-
-    def report(fraction: float, message: str) -> None:
-        if fraction >= 0:
-            bar.progress(min(fraction, 1.0), text=message)
-        else:
-            log.caption(message)
-
-    report_ = common.writer(report).ingest([s.corpus_dir])
+    report_ = common.writer(common.progress_to(bar, st.empty())).ingest([s.corpus_dir])
     bar.progress(1.0, text="索引已建好")
     errors = [f for f in report_.files if f.status == "error"]
     if not report_.total_passages:

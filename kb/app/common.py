@@ -75,6 +75,18 @@ def has_index(s: Settings) -> bool:
     return index.read_manifest(s.index_dir) is not None
 
 
+def progress_to(bar, note) -> Callable[[float, str], None]:
+    """A ``writer`` progress callback: fractions move ``bar``, messages (fraction < 0) go under it."""
+
+    def report(fraction: float, message: str) -> None:
+        if fraction >= 0:
+            bar.progress(min(fraction, 1.0), text=message)
+        else:
+            note.caption(message)
+
+    return report
+
+
 def writer(report: Callable[[float, str], None]) -> KnowledgeBase:
     """A second KnowledgeBase over the same folder for one ingest/delete: the cached one keeps
     answering from the previous generation meanwhile. ``report(fraction, message)`` shows progress."""

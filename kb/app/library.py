@@ -111,15 +111,7 @@ def run_change(job, title: str):
     """Run one ingest/delete on a second KnowledgeBase with a progress bar; the cached one keeps serving."""
     with st.status(title, expanded=True) as status:
         bar = st.progress(0.0)
-        note = st.empty()
-
-        def report(fraction: float, message: str) -> None:
-            if fraction >= 0:
-                bar.progress(min(fraction, 1.0), text=message)
-            else:
-                note.caption(message)
-
-        result = job(common.writer(report))
+        result = job(common.writer(common.progress_to(bar, st.empty())))
         bar.progress(1.0, text="完成")
         status.update(label="完成", state="complete", expanded=False)
     return result
