@@ -4,6 +4,8 @@ Over an index of corpus/ + ../shared/corpus/regulations built with the real mode
 the card step is re-run on it), for every case of benchmarks/data/similar_cases.jsonl:
 precision@5, recall@10 (of min(|gold|, 10)), MRR@10 and distinct other regions in the
 top 5, for the baseline, `similar` on vectors alone, and `similar` fused with both BM25s.
+Each is scored twice: against the rule gold of the cases file (a proxy that under-labels) and
+against the pooled hand judgements of benchmarks/data/similar_judgments.jsonl (similar_pool.py).
 Also: the card step's time, `similar` p95 latency and `compare` time, and card precision
 on the hand-labelled sample benchmarks/data/card_labels.jsonl when present.
 Usage: python benchmarks/practices_bench.py --index /tmp/copy-of-index
@@ -96,10 +98,23 @@ def labelled(conn) -> dict:
     }
 
 
+def judgments(path: Path) -> dict[str, tuple[set, set]]:
+    """Case id → (relevant, judged) passages of benchmarks/data/similar_judgments.jsonl (see similar_pool.py)."""
+    if not path.exists():
+        return {}
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        seen = {(j["path"], j["head"]) for j in row["judged"]}
+        out[row["id"]] = ({(j["path"], j["head"]) for j in row["judged"] if j["rel"]}, seen)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--index", required=True)
     ap.add_argument("--cases", default=str(ROOT / "benchmarks" / "data" / "similar_cases.jsonl"))
+    ap.add_argument("--judgments", default=str(ROOT / "benchmarks" / "data" / "similar_judgments.jsonl"))
     args = ap.parse_args()
     settings = Settings.load(index_dir=args.index)
     kb = KnowledgeBase(settings=settings)
@@ -113,23 +128,29 @@ def main() -> None:
     conn.close()
     live = kb._open()
     cases = [json.loads(line) for line in Path(args.cases).read_text(encoding="utf-8").splitlines()]
+    judged = judgments(Path(args.judgments))
     results: dict[str, dict[str, list[dict]]] = {
-        m: {"regulation": [], "report": []} for m in ("baseline", "dense", "similar")
+        f"{m}{g}": {"regulation": [], "report": []} for m in ("baseline", "dense", "similar") for g in ("", "_judged")
     }
-    latency = []
+    latency, unjudged = [], 0
     for case in cases:
         pid = find_pid(live.conn, case["query"]["path"], case["query"]["head"])
         passage, _ = kb.passage(pid)
         own = [r.code for r in [group_region(passage)] if r]
         gold = {(g["path"], g["head"]) for g in case["gold"]}
-        results["baseline"][case["kind"]].append(scores(baseline(kb, passage, own), gold))
+        ranked = {"baseline": baseline(kb, passage, own)}
         for name, fusion in (("dense", False), ("similar", True)):
             t = time.perf_counter()
             found = kb.similar(pid, per_region=2, k=10, fusion=fusion)
             if fusion:
                 latency.append(time.perf_counter() - t)
-            ranked = [(s.hit.document.path, head(s.hit.passage.text), s.region_code) for s in found]
-            results[name][case["kind"]].append(scores(ranked, gold))
+            ranked[name] = [(s.hit.document.path, head(s.hit.passage.text), s.region_code) for s in found]
+        for name, got in ranked.items():
+            results[name][case["kind"]].append(scores(got, gold))
+            if case["id"] in judged:
+                relevant, seen = judged[case["id"]]
+                results[f"{name}_judged"][case["kind"]].append(scores(got, relevant))
+                unjudged += sum((p, hd) not in seen for p, hd, _ in got[:5]) if name == "similar" else 0
     compare_s = {}
     for level in ("province", "city", "county"):
         t = time.perf_counter()
@@ -145,7 +166,10 @@ def main() -> None:
         "compare_s": compare_s,
     }
     out |= labelled(live.conn)
+    out["similar_top5_unjudged"] = unjudged  # passages `similar` ranks now that nobody judged (counted as misses)
     for name, by_kind in results.items():
+        if not by_kind["regulation"] + by_kind["report"]:
+            continue
         out[name] = {"all": mean(by_kind["regulation"] + by_kind["report"])} | {k: mean(v) for k, v in by_kind.items()}
     print(json.dumps(out, ensure_ascii=False, indent=2))
 

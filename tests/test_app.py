@@ -95,7 +95,10 @@ def test_ask_with_a_region_filter_cites_only_that_region(env):
     assert any(label.startswith("\\[1\\] 广饶县基层社会治理调查") for label in labels)
     assert "提取式回答" in " ".join(c.value for c in at.caption)
     assert any("广饶县基层社会治理调查" in m.value for m in at.markdown)  # a result card's title
-    assert "上下文" in labels
+    first = hits[0].passage.passage_id
+    at.toggle(key=f"context-{first}").set_value(True).run()
+    ok(at)
+    assert any(m.value.startswith("**▶**") for m in at.markdown)  # the passage between its neighbours
     no_raw_html(at)
 
 

@@ -158,9 +158,7 @@ def show_cards(kb, hits: list[Hit], question: str) -> None:
             st.markdown(v["snippet_md"])
             if v["duplicates"]:
                 st.caption(render.escape_md("另见：" + "；".join(v["duplicates"])))
-            with st.expander("上下文"):
-                show_context(kb, hit.passage.passage_id, question)
-            cols = st.columns([1, 1.4, 3])
+            cols = st.columns([1, 1.4, 1, 2])
             with cols[0]:
                 common.basket_button(export.from_hit(hit), key=f"basket-{v['passage_id']}")
             if has_similar:
@@ -168,6 +166,11 @@ def show_cards(kb, hits: list[Hit], question: str) -> None:
                     if st.button("其他地方怎么做", key=f"similar-{v['passage_id']}", icon=":material/travel_explore:"):
                         st.session_state[common.SIMILAR] = v["passage_id"]
                         common.goto("practices")
+            with cols[2]:
+                # drawn on demand: an expander would run (and send) every card's context on every answer
+                context = st.toggle("上下文", key=f"context-{v['passage_id']}")
+            if context:
+                show_context(kb, hit.passage.passage_id, question)
 
 
 def show_context(kb, passage_id: str, question: str) -> None:
