@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import health, index, library, regions, retrieve, store
+from kb import focus, health, index, library, regions, retrieve, store
 from kb.embed import FAKE_MODEL
 from kb.errors import ConfigError, KBError
 from kb.indexdir import sqlite_guard
@@ -203,7 +203,8 @@ class KnowledgeBase:
         missing = retrieve.regions_without_passages(live, question)
         if missing and not filters:
             return answer.not_found(question, hits, f"知识库中没有关于{'、'.join(missing)}的资料。")
-        terms, pairs = retrieve.question_weights(live, question, self.settings)
+        topic = focus.without_framing(question) if diverse else question
+        terms, pairs = retrieve.question_weights(live, topic, self.settings)
         return answer.Evidence(question, tuple(hits), self.query_embedder.embed_queries([question])[0], terms, pairs)
 
     @property

@@ -26,6 +26,22 @@ _MANY = re.compile(
 _HOW = re.compile(r"经验做法|典型做法|典型经验|先进经验|怎么做的|如何做的|是怎样做的|做法有哪些|有哪些做法")
 
 
+_FRAMING = re.compile(
+    r"(?:比较|对比)一下|(?:有没有|有什么|有哪些)?(?:可以)?(?:参考|借鉴)的?(?:做法|经验)?|"
+    r"(?:都|还)?有(?:什么|哪些)(?:好的|具体的|成型的)?(?:做法|经验|例子|案例)"
+)
+
+
+def without_framing(question: str) -> str:
+    """The question minus the words that ask about many places (各地…有哪些做法, 比较一下不同地方的).
+
+    They say how to answer, not what about: weighing a sentence by them would favour
+    sentences that happen to say 各地 or 比较 over the ones on the question's topic.
+    """
+    text = _MANY.sub(" ", _HOW.sub(" ", _FRAMING.sub(" ", question)))
+    return text if text.strip(" ，,。？?！!") else question
+
+
 def is_cross_region_question(question: str) -> bool:
     """Whether a question asks about practices across places (各地, 哪些地方, 比较, 经验做法…).
 

@@ -9,6 +9,7 @@ from conftest import answering
 
 from kb import answer
 from kb.answer import Abstain, Evidence, Limits, extractive
+from kb.answer.sentences import Sentence
 from kb.api import KnowledgeBase
 from kb.embed import FakeEmbedder
 from kb.types import Document, Hit, Passage
@@ -102,6 +103,35 @@ def test_a_cross_region_answer_has_one_paragraph_per_region_led_by_its_name():
         assert f"{name}：" in a.text
     paragraphs = a.text.split("\n")
     assert len(paragraphs) == len(set(groups))
+
+
+def test_every_region_gets_its_best_sentence_before_any_gets_a_second():
+    hits = [hit(i, f"{place}第一句措施。{place}第二句措施。", (region,)) for i, (place, region) in enumerate(PLACES)]
+    cands = []
+    for i, h in enumerate(hits):
+        for j, text in enumerate(h.passage.text.split("。")[:2]):
+            start = h.passage.text.index(text)
+            sentence = Sentence(start, start + len(text) + 1, text + "。")
+            cands.append(extractive.Candidate(i, sentence, 3.0 - j * 0.5 - i * 0.1, frozenset({f"{i}{j}"})))
+    one_each = 4 * len(cands[0].sentence.text)
+    tight = extractive.by_region(cands, hits, Limits(per_region=2, max_regions=8, region_max_chars=one_each))
+    assert [c.group for c in tight] == [r for _, r in PLACES]  # four places, not two places with two sentences
+    roomy = extractive.by_region(cands, hits, Limits(per_region=2, max_regions=8, region_max_chars=10_000))
+    assert [c.group for c in roomy] == [r for _, r in PLACES for _ in range(2)]  # seconds while room lasts
+
+
+def test_max_regions_caps_the_paragraphs():
+    hits = [hit(i, f"{place}推行网格化管理，网格员每周走访群众。", (region,)) for i, (place, region) in enumerate(PLACES)]
+    a = ask("各地网格化管理怎么做的", hits, Limits(max_regions=2, region_max_chars=10_000))
+    assert [s.group for s in a.sentences] == [PLACES[0][1], PLACES[1][1]]  # the retriever's order
+
+
+PLACES = [
+    ("广饶县", "山东省东营市广饶县"),
+    ("舟山市", "浙江省舟山市"),
+    ("梅列区", "福建省三明市梅列区"),
+    ("宿豫区", "江苏省宿迁市宿豫区"),
+]
 
 
 def test_national_law_forms_its_own_group():

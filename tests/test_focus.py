@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from kb import focus
 
 TITLES = (
@@ -86,3 +88,21 @@ def test_question_sets_are_large_enough():
     assert len((data / "named_questions.jsonl").read_text(encoding="utf-8").splitlines()) >= 20
     rows = [json.loads(x) for x in (data / "cross_region_questions.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 15 and all(len(r["regions"]) >= 3 for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("question", "kept", "gone"),
+    [
+        ("网格里的工作力量一般由哪些人组成？比较一下不同地方的配法", "工作力量", ("比较", "一下", "不同地方")),
+        ("各地划分网格都按什么标准？有没有可以参考的做法", "划分网格", ("各地", "参考", "做法")),
+        ("老人吃饭难，其他地方在社区养老上都有哪些做法？", "社区养老", ("其他地方", "做法")),
+    ],
+)
+def test_without_framing_keeps_the_topic_and_drops_the_words_asking_about_many_places(question, kept, gone):
+    topic = focus.without_framing(question)
+    assert kept in topic
+    assert not any(g in topic for g in gone), topic
+
+
+def test_without_framing_keeps_a_question_that_is_nothing_but_framing():
+    assert focus.without_framing("各地有哪些做法") == "各地有哪些做法"

@@ -46,7 +46,7 @@ class Limits:
     max_chars: int = 400
     max_sentences: int = 6
     per_region: int = 2
-    max_regions: int = 5
+    max_regions: int = 8
     region_max_chars: int = 600  # the budget of an answer grouped by region
     min_sentences: int = 2  # taken (budget permitting) even when they score below the cut
 
@@ -215,24 +215,48 @@ def in_source_order(chosen: Sequence[Candidate]) -> list[Chosen]:
 
 
 def by_region(cands: Sequence[Candidate], hits: Sequence[Hit], limits: Limits) -> list[Chosen]:
-    """One paragraph per region, regions by their best sentence, at most ``per_region`` sentences each."""
+    """One paragraph per region, at most ``per_region`` sentences each, within the character budget.
+
+    Every region's best sentence comes first, seconds only while the budget lasts: a fifth
+    place with one sentence answers "各地怎么做" better than a second sentence of the first.
+    Regions keep the order the retriever found them in: it judged whole passages, a steadier
+    sign of a place with a relevant practice than one sentence's score.
+    """
     groups = _merge_nested(_groups(cands, hits))
-    # places in the order the retriever found them: it judged whole passages, a steadier
-    # sign of a place with a relevant practice than one sentence's score
     order = sorted(groups, key=lambda g: (g == UNPLACED, min(c.hit for c in groups[g])))
-    out: list[Chosen] = []
-    used, taken = 0, 0
-    for name in order:
-        if taken == limits.max_regions:
-            break
-        budget = Limits(limits.region_max_chars - used, limits.per_region, limits.per_region, min_sentences=1)
-        picked = select(groups[name], budget, cut=groups[name][0].score - DROP / 2, fit=bool(out))
-        if not picked:
+    picked: dict[str, list[Candidate]] = {}
+    used = 0
+    for round_ in range(limits.per_region):
+        for name in order:
+            if round_ == 0 and len(picked) == limits.max_regions:
+                break
+            if round_ > 0 and name not in picked:
+                continue
+            have = picked.get(name, [])
+            cut = None if not have else groups[name][0].score - DROP / 2
+            got = _next(groups[name], have, limits.region_max_chars - used, cut, fit=bool(picked))
+            if got is not None:
+                picked.setdefault(name, []).append(got)
+                used += len(got.sentence.text)
+    return [
+        Chosen(c.hit, c.sentence, name)
+        for name in order
+        for c in sorted(picked.get(name, ()), key=lambda c: (c.hit, c.sentence.start))
+    ]
+
+
+def _next(pool: Sequence[Candidate], have: Sequence[Candidate], room: int, cut: float | None, fit: bool):
+    """The best further sentence of one region (MMR against ``have``) that fits ``room``; None if none does."""
+    ranked = sorted(pool, key=lambda c: -(c.score - MMR_LAMBDA * max((_overlap(c.pairs, k.pairs) for k in have), default=0)))
+    for c in ranked:
+        if c in have or any(_overlap(c.pairs, k.pairs) > 0.8 for k in have):
             continue
-        out += [Chosen(c.hit, c.sentence, name) for c in sorted(picked, key=lambda c: (c.hit, c.sentence.start))]
-        used += sum(len(c.sentence.text) for c in picked)
-        taken += 1
-    return out
+        if cut is not None and c.score < cut:
+            return None
+        if fit and len(c.sentence.text) > room:
+            continue
+        return c
+    return None
 
 
 def _groups(cands: Sequence[Candidate], hits: Sequence[Hit]) -> dict[str, list[Candidate]]:
