@@ -121,7 +121,9 @@ def test_every_region_gets_its_best_sentence_before_any_gets_a_second():
 
 
 def test_max_regions_caps_the_paragraphs():
-    hits = [hit(i, f"{place}推行网格化管理，网格员每周走访群众。", (region,)) for i, (place, region) in enumerate(PLACES)]
+    hits = [
+        hit(i, f"{place}推行网格化管理，网格员每周走访群众。", (region,)) for i, (place, region) in enumerate(PLACES)
+    ]
     a = ask("各地网格化管理怎么做的", hits, Limits(max_regions=2, region_max_chars=10_000))
     assert [s.group for s in a.sentences] == [PLACES[0][1], PLACES[1][1]]  # the retriever's order
 

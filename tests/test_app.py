@@ -121,6 +121,20 @@ def test_result_and_answer_go_into_the_basket(env):
     assert kinds == ["answer", "passage"]
 
 
+def test_five_result_cards_first_and_the_rest_on_request(env):
+    from kb.app import ask as ask_page
+
+    at = ask(open_page("ask"), "网格员待遇")
+    hits = at.session_state["ask_result"]["hits"]
+    assert len(hits) > ask_page.SHOWN, len(hits)
+    titles = lambda: [m.value for m in at.markdown if m.value.startswith("**") and ". " in m.value[:6]]  # noqa: E731
+    assert len(titles()) == ask_page.SHOWN
+    at.button(key="ask-more").click().run()
+    ok(at)
+    assert len(titles()) == len(hits)
+    assert not [b for b in at.button if b.key == "ask-more"]
+
+
 def test_document_text_cannot_inject_markup(env):
     hostile = "<script>alert('x')</script> 网格化治理的经验 [点我](javascript:alert(1)) <img src=x onerror=alert(2)>"
     (env / "corpus" / "hostile.txt").write_text("恶意文档\n\n" + hostile * 3, encoding="utf-8")

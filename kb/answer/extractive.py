@@ -247,7 +247,9 @@ def by_region(cands: Sequence[Candidate], hits: Sequence[Hit], limits: Limits) -
 
 def _next(pool: Sequence[Candidate], have: Sequence[Candidate], room: int, cut: float | None, fit: bool):
     """The best further sentence of one region (MMR against ``have``) that fits ``room``; None if none does."""
-    ranked = sorted(pool, key=lambda c: -(c.score - MMR_LAMBDA * max((_overlap(c.pairs, k.pairs) for k in have), default=0)))
+    ranked = sorted(
+        pool, key=lambda c: -(c.score - MMR_LAMBDA * max((_overlap(c.pairs, k.pairs) for k in have), default=0))
+    )
     for c in ranked:
         if c in have or any(_overlap(c.pairs, k.pairs) > 0.8 for k in have):
             continue

@@ -12,7 +12,9 @@ from kb.types import Answer, Filters, Hit
 
 MODES = {"综合": "hybrid", "关键词": "bm25", "语义": "dense"}
 RESULT = "ask_result"
-CARDS = 8
+CARDS = 10  # result cards fetched per question
+SHOWN = 5  # drawn at once; the rest behind a button (every card costs the browser time on each answer)
+MORE = "ask_more"
 
 
 @st.cache_data(show_spinner=False)
@@ -103,9 +105,10 @@ def answer_question(kb, question: str, mode: str, filters: Filters | None) -> di
         streamed.append(token)
         stream.markdown(render.escape_md("".join(streamed)) + " ▌")
 
-    with st.spinner("正在检索和组织回答…"):
-        hits = kb.search(question, k=CARDS, mode=mode, filters=filters)
-        answer = kb.ask(question, mode=mode, filters=filters, on_token=on_token)
+    # a still line, not st.spinner: on two cores the spinner's animation slows the answer it waits for
+    stream.caption("正在检索和组织回答…")
+    hits = kb.search(question, k=CARDS, mode=mode, filters=filters)
+    answer = kb.ask(question, mode=mode, filters=filters, on_token=on_token)
     stream.empty()
     return {
         "params": (question, mode, filters),
@@ -148,7 +151,8 @@ def show_cards(kb, hits: list[Hit], question: str) -> None:
         st.info("没有找到符合条件的段落。下一步：换个说法，或放宽侧栏的地区、年份、类型筛选。", icon="🔍")
         return
     has_similar = hasattr(kb, "similar")
-    for hit in hits:
+    everything = st.session_state.get(MORE) == question
+    for hit in hits if everything else hits[:SHOWN]:
         v = render.hit_view(hit, question)
         with st.container(border=True):
             st.markdown(f"**{hit.rank}. {render.escape_md(v['title'])}**")
@@ -171,6 +175,10 @@ def show_cards(kb, hits: list[Hit], question: str) -> None:
                 context = st.toggle("上下文", key=f"context-{v['passage_id']}")
             if context:
                 show_context(kb, hit.passage.passage_id, question)
+    rest = 0 if everything else len(hits) - SHOWN
+    if rest > 0 and st.button(f"显示其余 {rest} 条结果", key="ask-more", icon=":material/expand_more:"):
+        st.session_state[MORE] = question
+        st.rerun()
 
 
 def show_context(kb, passage_id: str, question: str) -> None:
