@@ -130,8 +130,12 @@ def show_heatmap(kb, theme: str) -> None:
         alt.Chart(alt.Data(values=rows))
         .mark_rect(stroke="white")
         .encode(
-            x=alt.X("主题:N", sort=list(table.themes), axis=alt.Axis(labelAngle=-40, title=None)),
-            y=alt.Y("地区:N", sort=list(table.regions), axis=alt.Axis(title=None)),
+            x=alt.X(
+                "主题:N",
+                sort=list(table.themes),
+                axis=alt.Axis(labelAngle=-45, labelOverlap=False, labelLimit=140, title=None),
+            ),
+            y=alt.Y("地区:N", sort=list(table.regions), axis=alt.Axis(labelOverlap=False, title=None)),
             color=alt.Color("卡片数:Q", scale=alt.Scale(scheme="orangered"), legend=alt.Legend(title="卡片数")),
             tooltip=["地区:N", "主题:N", "卡片数:Q", "代表做法:N"],
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.55)),
