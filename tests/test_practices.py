@@ -339,3 +339,13 @@ def test_cli_json_views(built_index, capsys, monkeypatch):
     hits = json.loads(capsys.readouterr().out)
     assert hits and len({h["group"] for h in hits}) == len(hits)
     assert all(not h["group"].startswith("浙江省舟山市") for h in hits)
+
+
+def test_a_report_passage_weighs_other_regions_rules_up_and_a_regulation_article_does_not():
+    from kb.practices import similar as sim
+
+    report = sim._Query(1, "d1", frozenset({"grid"}), wants_rules=True)
+    article = sim._Query(2, "d2", frozenset({"grid"}), wants_rules=False)
+    assert sim._bonus(report, ["grid"], "regulation") == sim.THEME_BONUS + sim.RULE_BONUS
+    assert sim._bonus(report, ["grid"], "survey") == sim.THEME_BONUS
+    assert sim._bonus(article, ["grid"], "regulation") == sim.THEME_BONUS

@@ -58,6 +58,8 @@ def test_guangrao_grid_work_has_comparable_practices_in_three_other_regions(real
     assert len(regions) >= 3, [(s.region, s.hit.passage.text[:30]) for s in found]
     assert all(not related(code, ["370523"]) for code in regions)  # never 广饶县, 东营市 or 山东省
     assert "371600" in regions or "440000" in regions  # a local grid regulation (滨州市, 广东省平安建设条例)
+    rules = [s for s in found[:5] if s.hit.document.doc_type == "regulation" and "网格" in s.hit.passage.text]
+    assert rules, [(s.region, s.hit.document.title) for s in found[:5]]  # a report's practice meets others' rules
 
 
 def test_village_representative_assembly_article_finds_other_provinces_articles_first(real_kb):

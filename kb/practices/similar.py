@@ -30,6 +30,10 @@ MLT_BIGRAMS = 40  # distinctive character pairs sent to bigram BM25
 POOL = 300  # candidates per list: exclusion removes many
 MATERIALISE = 200  # best fused candidates read from SQLite (theme bonuses rarely lift one from further down)
 THEME_BONUS = 1.0  # fused-score bonus per theme shared with the query passage
+# bonus for a regulation article when the query passage is not one: a report's "how do others
+# do it" is answered by other reports' practices and by the rules other regions made on it,
+# and report wording otherwise pulls only more reports (generic party-building talk)
+RULE_BONUS = 1.5
 CENTER = True  # compare vectors after removing the index's mean vector (see centered_dense)
 ORDER = "round"  # grouped: a region's hits together; round: each region's best first, then seconds
 
@@ -134,7 +138,7 @@ def similar(
     q = _Query(vid, doc_id)
     if vid is not None:
         got = store.themes_of_passages(live.conn, [passage.passage_id]).get(passage.passage_id, [])
-        q = _Query(vid, doc_id, frozenset(got))
+        q = _Query(vid, doc_id, frozenset(got), document.doc_type != "regulation")
     return _grouped(live, fused, q, own if other_regions else [], per_region, k)
 
 
@@ -150,11 +154,14 @@ class _Query:
     vid: int | None
     doc_id: str | None
     themes: frozenset[str] = frozenset()
+    wants_rules: bool = False  # a passage that is no regulation article: other regions' rules count too
 
 
-def _bonus(q: _Query, themes: Sequence[str]) -> float:
-    """Shared themes: a report passage's sub-topic, which its generic wording hides from the vectors."""
-    return THEME_BONUS * len(q.themes & set(themes))
+def _bonus(q: _Query, themes: Sequence[str], doc_type: str) -> float:
+    """Shared themes (a report passage's sub-topic, which its generic wording hides from the
+    vectors), and for such a passage, other regions' rules on it."""
+    rule = RULE_BONUS if q.wants_rules and doc_type == "regulation" else 0.0
+    return THEME_BONUS * len(q.themes & set(themes)) + rule
 
 
 def _grouped(
@@ -175,7 +182,7 @@ def _grouped(
         passage, document, _ = rows[vid]
         if q.doc_id is not None and q.doc_id in (document.doc_id, document.parent_id):
             continue
-        scored.append((score + _bonus(q, themes.get(passage.passage_id, ())), vid))
+        scored.append((score + _bonus(q, themes.get(passage.passage_id, ()), document.doc_type), vid))
     scored.sort(key=lambda sv: (-sv[0], sv[1]))
     groups: dict[str, list[tuple[float, int]]] = {}
     taken = 0
