@@ -178,15 +178,16 @@ def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
 # ---------------------------------------------------------------- selection
 
 
-def select(cands: Sequence[Candidate], limits: Limits, cut: float | None = None, fit: bool = False) -> list[Candidate]:
+def select(cands: Sequence[Candidate], limits: Limits) -> list[Candidate]:
     """Maximal-marginal-relevance choice within the character and sentence budget.
 
-    The first sentence is always taken unless ``fit`` (then it too must fit the budget).
+    The first sentence is always taken; later ones only while they fit and score within
+    ``DROP`` of it (past ``min_sentences``).
     """
     pool = list(cands)
     if not pool:
         return []
-    floor = pool[0].score - DROP if cut is None else cut
+    floor = pool[0].score - DROP
     chosen: list[Candidate] = []
     used = 0
     while pool and len(chosen) < limits.max_sentences:
@@ -198,7 +199,7 @@ def select(cands: Sequence[Candidate], limits: Limits, cut: float | None = None,
             break
         if any(_overlap(best.pairs, k.pairs) > 0.8 for k in chosen):
             continue  # the same sentence from another copy of the text
-        if (chosen or fit) and used + len(best.sentence.text) > limits.max_chars:
+        if chosen and used + len(best.sentence.text) > limits.max_chars:
             continue
         chosen.append(best)
         used += len(best.sentence.text)
