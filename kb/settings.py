@@ -114,7 +114,7 @@ class Settings:
     answer_region_passages: int = _opt(
         30, "Passages searched for a question about practices across places (各地…), so several regions can answer."
     )
-    answer_max_chars: int = _opt(400, "An extractive answer stops adding sentences past this many characters.")
+    answer_max_chars: int = _opt(300, "An extractive answer stops adding sentences past this many characters.")
     answer_max_sentences: int = _opt(6, "At most this many sentences in an extractive answer.")
     answer_per_region: int = _opt(2, "Sentences per region in an answer grouped by region.")
     answer_max_regions: int = _opt(8, "Regions (paragraphs) in an answer grouped by region.")
