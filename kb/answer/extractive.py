@@ -39,6 +39,7 @@ SHORTLIST = 16  # sentences embedded per question (the cheap scores choose them)
 # A sentence is embedded by its opening: it carries the topic, and cost grows with length
 # (80 characters: same fact recall as whole sentences on the answer benchmark, p95 646 → 319 ms)
 EMBED_CHARS = 80
+EMBED_CHARS_ACROSS = 64  # questions about several places embed up to 20 sentences: the p95 of `ask`
 PER_GROUP_SHORTLIST, MAX_GROUPS = 2, 10  # the same, per region, for questions about several places
 
 
@@ -120,7 +121,8 @@ def candidates(
     hit_of = [i for i, _ in spans]
     keep = _shortlist(cheap, hit_of, [region_group(hits[i]) for i in hit_of] if across else None, shortlist)
     spans, words, grams, prior = [spans[j] for j in keep], words[keep], grams[keep], prior[keep]
-    vecs = embed([s.text[:EMBED_CHARS] for _, s in spans])
+    chars = EMBED_CHARS_ACROSS if across else EMBED_CHARS
+    vecs = embed([s.text[:chars] for _, s in spans])
     dense = vecs @ np.asarray(question_vec, dtype=np.float32).reshape(-1)
     score = W_DENSE * _z(dense) + W_WORDS * _z(words) + W_PAIRS * _z(grams) + W_PASSAGE * prior
     out = [
