@@ -196,6 +196,11 @@ class KnowledgeBase:
         from kb import answer
 
         hits = self.search(question, k=k, filters=filters, mode=mode, diverse=diverse)
+        if diverse and self.settings.answer_region_plain:
+            # spreading over places pushes some of the best passages out; the answer may use both
+            have = {h.passage.passage_id for h in hits}
+            plain = self.search(question, k=self.settings.answer_region_plain, filters=filters, mode=mode)
+            hits += [h for h in plain if h.passage.passage_id not in have]
         if not hits:
             why = "筛选条件没有匹配任何段落，请放宽地区、年份或类型。" if filters else ""
             return answer.not_found(question, hits, why)

@@ -114,6 +114,9 @@ class Settings:
     answer_region_passages: int = _opt(
         30, "Passages searched for a question about practices across places (各地…), so several regions can answer."
     )
+    answer_region_plain: int = _opt(
+        15, "…plus the best of the plain ranking that spreading over places pushed out of those (0 = none)."
+    )
     answer_max_chars: int = _opt(300, "An extractive answer stops adding sentences past this many characters.")
     answer_max_sentences: int = _opt(6, "At most this many sentences in an extractive answer.")
     answer_per_region: int = _opt(2, "Sentences per region in an answer grouped by region.")
@@ -185,6 +188,8 @@ class Settings:
             raise ConfigError(
                 "answer_passages, answer_region_passages, answer_max_sentences and llm_passages must be ≥ 1"
             )
+        if self.answer_region_plain < 0:
+            raise ConfigError("answer_region_plain must be 0 (none) or more")
         if self.llm_base_url and not self.llm_base_url.startswith(("http://", "https://")):
             raise ConfigError(f"llm_base_url must start with http:// or https://; got {self.llm_base_url!r}")
         if self.llm_base_url and not self.llm_model:

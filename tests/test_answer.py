@@ -192,6 +192,19 @@ def test_api_answers_cite_passages_of_the_index(kb, question):
     assert a.grouped == ("各地" in question)
 
 
+def test_api_evidence_for_several_places_keeps_the_best_plain_passages(kb):
+    question = "各地在矛盾纠纷化解上有哪些做法"
+    ev = kb.evidence(question, 3, diverse=True)
+    spread = [h.passage.passage_id for h in kb.search(question, k=3, diverse=True)]
+    plain = [h.passage.passage_id for h in kb.search(question, k=kb.settings.answer_region_plain)]
+    got = [h.passage.passage_id for h in ev.hits]
+    assert got[:3] == spread  # the spread comes first: it orders the answer's regions
+    assert set(plain) <= set(got) and len(got) == len(set(got))
+    assert set(plain) - set(spread)  # some best plain passages were outside the spread top
+    single = kb.evidence("网格员的职责有哪些", 3)
+    assert len(single.hits) == 3
+
+
 def test_api_region_filter_restricts_the_sources(kb):
     a = kb.ask("网格员的职责有哪些", region="山东省", generate=False)
     assert all(any(r.startswith("山东省") for r in h.passage.regions) for h in a.citations)

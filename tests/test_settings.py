@@ -82,6 +82,7 @@ def test_unknown_override_is_an_error():
         {"candidates": 0},
         {"batch_size": 0},
         {"mode": "keyword"},
+        {"answer_region_plain": -1},
     ],
 )
 def test_invalid_values_are_rejected(changes):
