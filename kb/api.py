@@ -124,11 +124,13 @@ class KnowledgeBase:
         years: tuple[int | None, int | None] | None = None,
         doc_type: str | Sequence[str] | None = None,
         diverse: bool = False,
+        spread: int | None = None,
     ) -> list[Hit]:
         """Best passages for ``query``; keyword filters are merged into ``filters``.
 
         ``diverse`` spreads the top over documents and regions (for questions about several
-        places: ``kb.focus.is_cross_region_question``).
+        places: ``kb.focus.is_cross_region_question``): the top ``spread`` hits (default all
+        k), the rest following in ranking order.
         """
         filters = merge_filters(filters, region, years, doc_type)
         k, notice = retrieve.check_k(k, self.settings.top_k)
@@ -140,7 +142,7 @@ class KnowledgeBase:
         if embedder is not None:
             retrieve.ensure_model(live, embedder)
         with self._guard():
-            return retrieve.search(live, embedder, query, self.settings, filters, k, mode, diverse=diverse)
+            return retrieve.search(live, embedder, query, self.settings, filters, k, mode, diverse, spread)
 
     def ask(
         self,
@@ -195,12 +197,10 @@ class KnowledgeBase:
         """
         from kb import answer
 
-        hits = self.search(question, k=k, filters=filters, mode=mode, diverse=diverse)
-        if diverse and self.settings.answer_region_plain:
-            # spreading over places pushes some of the best passages out; the answer may use both
-            have = {h.passage.passage_id for h in hits}
-            plain = self.search(question, k=self.settings.answer_region_plain, filters=filters, mode=mode)
-            hits += [h for h in plain if h.passage.passage_id not in have]
+        # spreading over places pushes some of the best passages out: after the k spread hits
+        # come the best of the rest in ranking order, so the answer may use both
+        more = self.settings.answer_region_plain if diverse else 0
+        hits = self.search(question, k=k + more, filters=filters, mode=mode, diverse=diverse, spread=k)
         if not hits:
             why = "筛选条件没有匹配任何段落，请放宽地区、年份或类型。" if filters else ""
             return answer.not_found(question, hits, why)

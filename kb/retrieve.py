@@ -254,12 +254,14 @@ def search(
     k: int | None = None,
     mode: str | None = None,
     diverse: bool = False,
+    spread: int | None = None,
 ) -> list[Hit]:
     """The k best passages for ``query`` under ``filters``; empty when nothing matches.
 
     Passages of a document the question names come first, then passages holding a quoted
     or long verbatim phrase of it; ``diverse`` spreads the top over documents and regions
-    (for questions about several places, see ``focus.is_cross_region_question``).
+    (for questions about several places, see ``focus.is_cross_region_question``): the top
+    ``spread`` hits (default all k), the rest following in ranking order.
     """
     mode = mode or settings.mode
     k, _ = check_k(k, settings.top_k)
@@ -291,7 +293,7 @@ def search(
         codes: dict[int, list[str]] = {}
         for vid, code in store.region_codes(live.conn, vids):
             codes.setdefault(vid, []).append(code)
-        fused = diversify(head, store.doc_ids(live.conn, vids), codes, k) + fused[DIVERSE_POOL:]
+        fused = diversify(head, store.doc_ids(live.conn, vids), codes, min(spread or k, k)) + fused[DIVERSE_POOL:]
     notice = None
     if named.unmatched:
         notice = "没有找到" + "、".join(f"《{n}》" for n in named.unmatched) + "：结果不限于该文件。"

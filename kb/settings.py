@@ -115,7 +115,7 @@ class Settings:
         30, "Passages searched for a question about practices across places (各地…), so several regions can answer."
     )
     answer_region_plain: int = _opt(
-        15, "…plus the best of the plain ranking that spreading over places pushed out of those (0 = none)."
+        15, "…plus this many more, the best in ranking order that spreading over places left out (0 = none)."
     )
     answer_max_chars: int = _opt(300, "An extractive answer stops adding sentences past this many characters.")
     answer_max_sentences: int = _opt(6, "At most this many sentences in an extractive answer.")

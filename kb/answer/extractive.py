@@ -189,25 +189,18 @@ def select(cands: Sequence[Candidate], limits: Limits) -> list[Candidate]:
     The first sentence is always taken; later ones only while they fit and score within
     ``DROP`` of it (past ``min_sentences``).
     """
-    pool = list(cands)
-    if not pool:
+    if not cands:
         return []
-    floor = pool[0].score - DROP
+    floor = cands[0].score - DROP
     chosen: list[Candidate] = []
     used = 0
-    while pool and len(chosen) < limits.max_sentences:
-        best = max(
-            pool, key=lambda c: c.score - MMR_LAMBDA * max((_overlap(c.pairs, k.pairs) for k in chosen), default=0)
-        )
-        pool.remove(best)
-        if best.score < floor and len(chosen) >= limits.min_sentences:
+    while len(chosen) < limits.max_sentences:
+        cut = floor if len(chosen) >= limits.min_sentences else None
+        got = _next(cands, chosen, limits.max_chars - used, cut, fit=bool(chosen))
+        if got is None:
             break
-        if any(_overlap(best.pairs, k.pairs) > 0.8 for k in chosen):
-            continue  # the same sentence from another copy of the text
-        if chosen and used + len(best.sentence.text) > limits.max_chars:
-            continue
-        chosen.append(best)
-        used += len(best.sentence.text)
+        chosen.append(got)
+        used += len(got.sentence.text)
     return chosen
 
 
