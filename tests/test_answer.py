@@ -82,7 +82,13 @@ def test_near_identical_sentences_are_said_once():
 
 @pytest.mark.parametrize(
     "question",
-    ["各地是怎么开展网格化管理的", "哪些地方实行了网格化管理", "其他地区的网格化经验做法", "比较几个县的网格划分"],
+    [
+        "各地是怎么开展网格化管理的",
+        "哪些地方实行了网格化管理",
+        "其他地区的网格化经验做法",
+        "比较几个县的网格划分",
+        "业委会换届要提前多久启动？几个城市的条例规定有啥不一样",
+    ],
 )
 def test_questions_about_several_places_are_recognised(question):
     assert answer.is_cross_region_question(question)
@@ -118,6 +124,23 @@ def test_every_region_gets_its_best_sentence_before_any_gets_a_second():
     assert [c.group for c in tight] == [r for _, r in PLACES]  # four places, not two places with two sentences
     roomy = extractive.by_region(cands, hits, Limits(per_region=2, max_regions=8, region_max_chars=10_000))
     assert [c.group for c in roomy] == [r for _, r in PLACES for _ in range(2)]  # seconds while room lasts
+
+
+def test_a_place_is_represented_by_its_sentence_stating_a_figure():
+    # one place, two sentences alike but for the concrete measure: the one stating a figure leads
+    text = "舟山市网格划分以社区为单元。舟山市网格划分以150户为单元。"
+    hits = [hit(0, text, ("浙江省舟山市",)), hit(1, "广饶县网格划分以村为单元。", ("山东省东营市广饶县",))]
+    across = extractive.candidates(*_scoring("各地网格划分", hits), across=True)
+    assert "150户" in max((c for c in across if c.hit == 0), key=lambda c: c.score).sentence.text
+    plain = {c.sentence.text: c.score for c in extractive.candidates(*_scoring("各地网格划分", hits))}
+    for c in across:  # the bonus, and nothing else, differs; questions about one thing get none
+        bonus = extractive.W_FIGURE if "150" in c.sentence.text else 0.0
+        assert c.score - plain[c.sentence.text] == pytest.approx(bonus)
+
+
+def _scoring(question: str, hits: list[Hit]):
+    ev = evidence(question, hits)
+    return ev.question_vec, ev.hits, ev.terms, ev.pairs, EMBED.embed_sentences
 
 
 def test_max_regions_caps_the_paragraphs():

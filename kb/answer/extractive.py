@@ -41,6 +41,8 @@ SHORTLIST = 16  # sentences embedded per question (the cheap scores choose them)
 EMBED_CHARS = 80
 EMBED_CHARS_ACROSS = 64  # questions about several places embed up to 20 sentences: the p95 of `ask`
 PER_GROUP_SHORTLIST, MAX_GROUPS = 2, 10  # the same, per region, for questions about several places
+W_FIGURE = 1.0  # questions about several places: a sentence stating a figure (十五日内, 100至150户, 7大类)
+_FIGURE = re.compile(r"\d|[一二两三四五六七八九十百千万]+(?:个|名|项|类|级|人|户|日|天|年|月|次|所|支|批|家|万|亿|%|％|分之)")
 
 
 @dataclass(frozen=True)
@@ -117,14 +119,15 @@ def candidates(
     words = np.array([_coverage(s.text, terms) for _, s in spans])
     grams = np.array([_coverage(s.text, pairs) for _, s in spans])
     prior = _passage_prior(hits)[[i for i, _ in spans]]
-    cheap = W_WORDS * _z(words) + W_PAIRS * _z(grams) + W_PASSAGE * prior
+    figure = np.array([bool(_FIGURE.search(s.text)) for _, s in spans], dtype=np.float64) * (W_FIGURE if across else 0.0)
+    cheap = W_WORDS * _z(words) + W_PAIRS * _z(grams) + W_PASSAGE * prior + figure
     hit_of = [i for i, _ in spans]
     keep = _shortlist(cheap, hit_of, [region_group(hits[i]) for i in hit_of] if across else None, shortlist)
-    spans, words, grams, prior = [spans[j] for j in keep], words[keep], grams[keep], prior[keep]
+    spans, words, grams, prior, figure = [spans[j] for j in keep], words[keep], grams[keep], prior[keep], figure[keep]
     chars = EMBED_CHARS_ACROSS if across else EMBED_CHARS
     vecs = embed([s.text[:chars] for _, s in spans])
     dense = vecs @ np.asarray(question_vec, dtype=np.float32).reshape(-1)
-    score = W_DENSE * _z(dense) + W_WORDS * _z(words) + W_PAIRS * _z(grams) + W_PASSAGE * prior
+    score = W_DENSE * _z(dense) + W_WORDS * _z(words) + W_PAIRS * _z(grams) + W_PASSAGE * prior + figure
     out = [
         Candidate(i, s, float(x), frozenset(_pairs(s.text)), float(d), float(w))
         for (i, s), x, d, w in zip(spans, score, dense, words, strict=True)
