@@ -42,7 +42,9 @@ EMBED_CHARS = 80
 EMBED_CHARS_ACROSS = 64  # questions about several places embed up to 20 sentences: the p95 of `ask`
 PER_GROUP_SHORTLIST, MAX_GROUPS = 2, 10  # the same, per region, for questions about several places
 W_FIGURE = 1.0  # questions about several places: a sentence stating a figure (十五日内, 100至150户, 7大类)
-_FIGURE = re.compile(r"\d|[一二两三四五六七八九十百千万]+(?:个|名|项|类|级|人|户|日|天|年|月|次|所|支|批|家|万|亿|%|％|分之)")
+_FIGURE = re.compile(
+    r"\d|[一二两三四五六七八九十百千万]+(?:个|名|项|类|级|人|户|日|天|年|月|次|所|支|批|家|万|亿|%|％|分之)"
+)
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def candidates(
     words = np.array([_coverage(s.text, terms) for _, s in spans])
     grams = np.array([_coverage(s.text, pairs) for _, s in spans])
     prior = _passage_prior(hits)[[i for i, _ in spans]]
-    figure = np.array([bool(_FIGURE.search(s.text)) for _, s in spans], dtype=np.float64) * (W_FIGURE if across else 0.0)
+    figure = W_FIGURE * _states_figure([s.text for _, s in spans]) if across else np.zeros(len(spans))
     cheap = W_WORDS * _z(words) + W_PAIRS * _z(grams) + W_PASSAGE * prior + figure
     hit_of = [i for i, _ in spans]
     keep = _shortlist(cheap, hit_of, [region_group(hits[i]) for i in hit_of] if across else None, shortlist)
@@ -155,6 +157,11 @@ def _shortlist(cheap: np.ndarray, hit_of: list[int], groups: list[str] | None, n
             seen[groups[j]] = seen.get(groups[j], 0) + 1
             keep.append(j)
     return keep
+
+
+def _states_figure(texts: Sequence[str]) -> np.ndarray:
+    """1 where a sentence states a figure: one place's concrete measure, not a restatement of the topic."""
+    return np.array([bool(_FIGURE.search(t)) for t in texts], dtype=np.float64)
 
 
 def _coverage(text: str, weights: dict[str, float]) -> float:
