@@ -93,7 +93,7 @@ def _title_index(titles: tuple[tuple[str, str], ...]) -> tuple[tuple[tuple[str, 
     return cores, "\n".join(c for _, c in cores)
 
 
-def _match(name: str, titles: tuple[tuple[str, str], ...]) -> list[str]:
+def _match(name: str, titles: tuple[tuple[str, str], ...], several: bool = False) -> list[str]:
     """Doc ids whose title the name denotes: the same title, else one containing it, else its
     characters in order with the same first character and document type (滨州市网格化条例)."""
     name = core_title(name)
@@ -103,12 +103,23 @@ def _match(name: str, titles: tuple[tuple[str, str], ...]) -> list[str]:
     if name not in joined and len(name) < 5:
         return []
     if name in joined:
-        exact = [d for d, c in cores if c == name]
-        return exact or [d for d, c in cores if name in c]
+        exact = [] if several else [d for d, c in cores if c == name]
+        return exact or [d for d, c in cores if _contains_whole(c, name)]
     kind = next((k for k in _DOC_TYPES if name.endswith(k)), None)
     if kind is None:
         return []
     return [d for d, c in cores if c.endswith(kind) and c[:1] == name[0] and _is_subsequence(name, c)]
+
+
+def _contains_whole(title: str, name: str) -> bool:
+    """Whether ``title`` holds ``name`` other than as the tail of a place name in it
+    (市信访条例, cut from 几个省市信访条例, is not a name of 上海市信访条例)."""
+    at = title.find(name)
+    while at >= 0:
+        if at == 0 or regions.resolve(title[: at + 1]) is None:
+            return True
+        at = title.find(name, at + 1)
+    return False
 
 
 def _candidates(question: str) -> list[tuple[str, bool]]:
@@ -141,8 +152,12 @@ def _candidates(question: str) -> list[tuple[str, bool]]:
 _LEADS = re.compile(r"^(?:按照|根据|依照|依据|关于|请问|我想问|想问|问|在|按|依|对于|对|看|查|是|的|了)+")
 
 
-def named_documents(question: str, titles: tuple[tuple[str, str], ...]) -> NamedDocs:
-    """The documents (doc_id, title pairs) a question names, and explicit names that match none."""
+def named_documents(question: str, titles: tuple[tuple[str, str], ...], several: bool = False) -> NamedDocs:
+    """The documents (doc_id, title pairs) a question names, and explicit names that match none.
+
+    ``several``: the question is about several places, so a kind of document (信访条例)
+    names every place's one (北京市信访条例, 浙江省信访条例…), not only the same title.
+    """
     found: list[str] = []
     names: list[str] = []
     unmatched: list[str] = []
@@ -152,7 +167,7 @@ def named_documents(question: str, titles: tuple[tuple[str, str], ...]) -> Named
         if name in seen or len(name) < 3:
             continue
         seen.add(name)
-        ids = _match(name, titles)
+        ids = _match(name, titles, several)
         if ids:
             if not any(name in n for n in names):  # 人民调解法 once, not 调解法 again
                 names.append(name)

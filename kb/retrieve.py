@@ -275,7 +275,9 @@ def search(
     pool = max(settings.candidates, k * 3)
     qvec = embedder.embed_queries([query])[0] if mode in ("dense", "hybrid") else None
     fused, detail = _ranked(live, qvec, query, settings, allowed, pool, mode)
-    named = focus.named_documents(query, _titles(live)) if settings.focus_names else focus.NamedDocs((), (), ())
+    named = (
+        focus.named_documents(query, _titles(live), diverse) if settings.focus_names else focus.NamedDocs((), (), ())
+    )
     if named.doc_ids:
         inside = _doc_vids(live, named.doc_ids, allowed)
         if inside.size:

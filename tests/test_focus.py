@@ -17,6 +17,8 @@ TITLES = (
     ("e", "滨州市社会治理网格化服务管理条例"),
     ("f", "信访工作条例"),
     ("g", "上海市信访条例"),
+    ("h", "信访条例"),
+    ("i", "浙江省信访条例"),
 )
 
 
@@ -29,6 +31,13 @@ def test_short_names_and_place_plus_type_name_documents():
     assert focus.named_documents("物业管理条例对业主大会有什么规定", TITLES).doc_ids == ("c",)  # exact title first
     assert focus.named_documents("滨州市网格化条例对网格员有什么要求", TITLES).doc_ids == ("e",)
     assert focus.named_documents("信访工作条例里的办结时限", TITLES).doc_ids == ("f",)
+
+
+def test_a_kind_of_document_names_every_places_one_only_in_a_question_about_several_places():
+    question = "比较一下几个省市信访条例的办理时限"
+    assert focus.named_documents(question, TITLES).doc_ids == ("h",)  # not 上海市信访条例 by its 市
+    assert set(focus.named_documents(question, TITLES, several=True).doc_ids) == {"g", "h", "i"}
+    assert focus.named_documents("上海市信访条例的办理时限", TITLES, several=True).doc_ids == ("g",)
 
 
 def test_ordinary_words_name_no_document():
