@@ -126,6 +126,21 @@ def test_every_region_gets_its_best_sentence_before_any_gets_a_second():
     assert [c.group for c in roomy] == [r for _, r in PLACES for _ in range(2)]  # seconds while room lasts
 
 
+def test_regions_keep_the_order_of_their_best_ranked_passage():
+    # 舟山's best passage ranks first; its candidate sentence comes from its third passage
+    hits = [
+        hit(0, "舟山市概况。", ("浙江省舟山市",)),
+        hit(1, "广饶县建立三级网格。", ("山东省东营市广饶县",)),
+        hit(2, "舟山市以150户为单元划分网格。", ("浙江省舟山市",)),
+    ]
+    cands = [
+        extractive.Candidate(1, Sentence(0, 10, hits[1].passage.text), 2.0, frozenset({"a"})),
+        extractive.Candidate(2, Sentence(0, 16, hits[2].passage.text), 1.0, frozenset({"b"})),
+    ]
+    chosen = extractive.by_region(cands, hits, Limits())
+    assert [c.group for c in chosen] == ["浙江省舟山市", "山东省东营市广饶县"]
+
+
 def test_a_place_is_represented_by_its_sentence_stating_a_figure():
     # one place, two sentences alike but for the concrete measure: the one stating a figure leads
     text = "舟山市网格划分以社区为单元。舟山市网格划分以150户为单元。"

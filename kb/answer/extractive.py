@@ -231,8 +231,13 @@ def by_region(cands: Sequence[Candidate], hits: Sequence[Hit], limits: Limits) -
     Regions keep the order the retriever found them in: it judged whole passages, a steadier
     sign of a place with a relevant practice than one sentence's score.
     """
-    groups = _merge_nested(_groups(cands, hits))
-    order = sorted(groups, key=lambda g: (g == UNPLACED, min(c.hit for c in groups[g])))
+    raw = _groups(cands, hits)
+    groups, parent = _merge_nested(raw), _parents(raw)
+    first: dict[str, int] = {}  # a region's best-ranked hit, whichever of its sentences are candidates
+    for i, h in enumerate(hits):
+        if region_group(h) in parent:
+            first.setdefault(parent[region_group(h)], i)
+    order = sorted(groups, key=lambda g: (g == UNPLACED, first[g]))
     picked: dict[str, list[Candidate]] = {}
     used = 0
     for round_ in range(limits.per_region):
@@ -284,10 +289,18 @@ def _merge_nested(groups: dict[str, list[Candidate]]) -> dict[str, list[Candidat
     two answers, not one.
     """
     out: dict[str, list[Candidate]] = {}
+    parent = _parents(groups)
     for name in sorted(groups, key=len):
-        parent = next((g for g in out if name.startswith(g) and _level(g) >= 2), None)
-        out.setdefault(parent or name, []).extend(groups[name])
+        out.setdefault(parent[name], []).extend(groups[name])
     return {g: sorted(cs, key=lambda c: -c.score) for g, cs in out.items()}
+
+
+def _parents(names) -> dict[str, str]:
+    """Each region name → the paragraph it goes under: its city's when that answers too, else its own."""
+    out: dict[str, str] = {}
+    for name in sorted(names, key=len):
+        out[name] = next((g for g in out.values() if name.startswith(g) and _level(g) >= 2), name)
+    return out
 
 
 # ---------------------------------------------------------------- composing
