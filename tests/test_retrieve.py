@@ -479,3 +479,12 @@ def test_diverse_search_meets_more_documents(live, built_index):
     spread = retrieve.search(live, built_index.embedder, query, built_index.settings, k=5, diverse=True)
     assert len({h.document.doc_id for h in spread}) >= len({h.document.doc_id for h in plain})
     assert len({h.document.doc_id for h in spread}) >= 4
+
+
+def test_the_pool_a_spread_ranking_draws_from_holds_a_few_passages_per_document():
+    # one regulation wholly on the topic would otherwise fill the pool: the other places come in
+    fused = [(i, 1.0 - i / 100) for i in range(20)]
+    doc_of = {i: "law" if i < 15 else f"d{i}" for i in range(20)}
+    pool = retrieve.spread_pool(fused, doc_of, size=8, per_doc=3)
+    assert [v for v, _ in pool] == [0, 1, 2, 15, 16, 17, 18, 19]
+    assert pool == sorted(pool, key=lambda vs: -vs[1])  # still in ranking order
