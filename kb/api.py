@@ -198,9 +198,11 @@ class KnowledgeBase:
         from kb import answer
 
         # spreading over places pushes some of the best passages out: after the k spread hits
-        # come the best of the rest in ranking order, so the answer may use both
+        # come the best of the rest in ranking order, so the answer may use both. Such a
+        # question is searched and scored by its topic: 各地/有哪些做法 say how to answer, not what about
         more = self.settings.answer_region_plain if diverse else 0
-        hits = self.search(question, k=k + more, filters=filters, mode=mode, diverse=diverse, spread=k)
+        topic = focus.without_framing(question) if diverse else question
+        hits = self.search(topic, k=k + more, filters=filters, mode=mode, diverse=diverse, spread=k)
         if not hits:
             why = "筛选条件没有匹配任何段落，请放宽地区、年份或类型。" if filters else ""
             return answer.not_found(question, hits, why)
@@ -208,9 +210,8 @@ class KnowledgeBase:
         missing = retrieve.regions_without_passages(live, question)
         if missing and not filters:
             return answer.not_found(question, hits, f"知识库中没有关于{'、'.join(missing)}的资料。")
-        topic = focus.without_framing(question) if diverse else question
         terms, pairs = retrieve.question_weights(live, topic, self.settings)
-        return answer.Evidence(question, tuple(hits), self.query_embedder.embed_queries([question])[0], terms, pairs)
+        return answer.Evidence(question, tuple(hits), self.query_embedder.embed_queries([topic])[0], terms, pairs)
 
     @property
     def generator(self):

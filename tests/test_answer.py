@@ -7,7 +7,7 @@ import re
 import pytest
 from conftest import answering
 
-from kb import answer
+from kb import answer, focus
 from kb.answer import Abstain, Evidence, Limits, extractive
 from kb.answer.sentences import Sentence
 from kb.api import KnowledgeBase
@@ -233,8 +233,10 @@ def test_api_answers_cite_passages_of_the_index(kb, question):
 def test_api_evidence_for_several_places_keeps_the_best_plain_passages(kb):
     question = "各地在矛盾纠纷化解上有哪些做法"
     ev = kb.evidence(question, 3, diverse=True)
-    spread = [h.passage.passage_id for h in kb.search(question, k=3, diverse=True)]
-    plain = [h.passage.passage_id for h in kb.search(question, k=kb.settings.answer_region_plain)]
+    topic = focus.without_framing(question)  # searched and scored by its topic, not by 各地…有哪些做法
+    assert ev.question_vec == pytest.approx(kb.query_embedder.embed_queries([topic])[0])
+    spread = [h.passage.passage_id for h in kb.search(topic, k=3, diverse=True)]
+    plain = [h.passage.passage_id for h in kb.search(topic, k=kb.settings.answer_region_plain)]
     got = [h.passage.passage_id for h in ev.hits]
     assert got[:3] == spread  # the spread comes first: it orders the answer's regions
     assert set(plain) <= set(got) and len(got) == len(set(got))
