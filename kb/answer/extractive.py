@@ -8,6 +8,8 @@ relevance pass keeps near-repeats out. Within one source the document's own orde
 
 Questions about practices across places get one short paragraph per region instead, led
 by the region's name, so four places are not crowded out by four sentences of one of them.
+Such a question is generic (各地…怎么做), so its words cannot tell a place's concrete measure
+from a sentence restating the topic; a sentence stating a figure is lifted there.
 """
 
 from __future__ import annotations
