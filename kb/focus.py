@@ -103,8 +103,8 @@ def _match(name: str, titles: tuple[tuple[str, str], ...], several: bool = False
     if name not in joined and len(name) < 5:
         return []
     if name in joined:
-        exact = [] if several else [d for d, c in cores if c == name]
-        return exact or [d for d, c in cores if _contains_whole(c, name)]
+        exact = [d for d, c in cores if c == name]
+        return exact if exact and not several else [d for d, c in cores if _contains_whole(c, name)]
     kind = next((k for k in _DOC_TYPES if name.endswith(k)), None)
     if kind is None:
         return []

@@ -234,11 +234,12 @@ def by_region(cands: Sequence[Candidate], hits: Sequence[Hit], limits: Limits) -
     sign of a place with a relevant practice than one sentence's score.
     """
     raw = _groups(cands, hits)
-    groups, parent = _merge_nested(raw), _parents(raw)
+    parent = _parents(raw)
+    groups = _merge_nested(raw, parent)
     first: dict[str, int] = {}  # a region's best-ranked hit, whichever of its sentences are candidates
-    for i, h in enumerate(hits):
-        if region_group(h) in parent:
-            first.setdefault(parent[region_group(h)], i)
+    for i, name in enumerate(map(region_group, hits)):
+        if name in parent:
+            first.setdefault(parent[name], i)
     order = sorted(groups, key=lambda g: (g == UNPLACED, first[g]))
     picked: dict[str, list[Candidate]] = {}
     used = 0
@@ -284,14 +285,13 @@ def _groups(cands: Sequence[Candidate], hits: Sequence[Hit]) -> dict[str, list[C
     return groups
 
 
-def _merge_nested(groups: dict[str, list[Candidate]]) -> dict[str, list[Candidate]]:
+def _merge_nested(groups: dict[str, list[Candidate]], parent: dict[str, str]) -> dict[str, list[Candidate]]:
     """A county's sentences join its city's paragraph when both answer (舟山市普陀区 → 舟山市).
 
     Provinces keep their own paragraph: a provincial regulation and a city's practice are
     two answers, not one.
     """
     out: dict[str, list[Candidate]] = {}
-    parent = _parents(groups)
     for name in sorted(groups, key=len):
         out.setdefault(parent[name], []).extend(groups[name])
     return {g: sorted(cs, key=lambda c: -c.score) for g, cs in out.items()}
