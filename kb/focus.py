@@ -17,11 +17,15 @@ from dataclasses import dataclass
 
 from kb import regions
 
+# 比较 before a quality is "rather" (账目往来比较多), not "compare"; 外地 before a person is where
+# someone comes from or goes to (外地居民, 去外地打工), not a request for other places' practice
+_DEGREE = r"多|少|大|小|高|低|好|差|难|易|快|慢|长|短|重|轻|强|弱|突出|普遍|复杂|常见|集中|严重|明显|薄弱|困难|紧张|落后|麻烦|乱|有效|成熟|完善"
 _MANY = re.compile(
     r"各地|各省|各市|各区县|各县|各城市|全国各地|多地|哪些地方|哪些地区|哪些省|哪些市|哪些城市|哪些县|"
-    r"其他地区|其他地方|其他省|其他城市|外地|别的地方|别的地区|不同地区|不同地方|不同城市|不同省|"
+    r"其他地区|其他地方|其他省|其他城市|外地(?=是|有|都|怎么|如何|的(?:做法|经验))|别的地方|别的地区|"
+    r"不同地区|不同地方|不同城市|不同省|"
     r"几个(?:省市|省份?|城市|市|地方|地区|县区?|区县)|几地|多个(?:省份?|城市|地方|地区)|"
-    r"比较|对比|异同|有何不同|有什么不同|有什么区别|有何区别|差异|各有|不一样"
+    r"比较(?!" + _DEGREE + r")|对比|异同|有何不同|有什么不同|有什么区别|有何区别|差异|不一样"
 )
 # "how was it done" asks about many places only when the question names no single place
 _HOW = re.compile(r"经验做法|典型做法|典型经验|先进经验|怎么做的|如何做的|是怎样做的|做法有哪些|有哪些做法")

@@ -88,8 +88,13 @@ def test_cross_region_questions_are_recognised():
         "宿豫区的民情监督员是怎么选的",
         "梅列区的社区微治理是怎么做的？",  # how one named place did it
         "舟山的网格化管理有哪些经验做法",
+        "村里账目往来比较多，财务多久公开一次？",  # 比较 as "rather"
+        "社区外地居民多，怎么让他们参与治理？",  # 外地 as where people come from
+        "缓刑期间想去外地打工要谁批准？",
+        "这个县城乡各有多少个网格？",
     ):
         assert not focus.is_cross_region_question(q), q
+    assert focus.is_cross_region_question("外地是怎么解决物业纠纷的")
 
 
 def test_question_sets_are_large_enough():
