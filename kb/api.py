@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,7 @@ from kb.types import (
     Theme,
 )
 
+PART_DOCS, PART_HITS = 2, 2  # a sub-question is searched within the documents of the 2 best hits, for 2 passages
 SENTENCE_CACHE = 50_000  # sentence vectors kept between questions (~75 MB with e5-small)
 
 
@@ -202,6 +204,9 @@ class KnowledgeBase:
         # question is searched and scored by its topic: 各地/有哪些做法 say how to answer, not what about
         more = self.settings.answer_region_plain if diverse else 0
         topic = focus.without_framing(question) if diverse else question
+        parts = () if diverse else focus.question_parts(question)
+        if parts:
+            self.query_embedder.embed_queries([topic, *parts])  # one batch; searches find them remembered
         hits = self.search(topic, k=k + more, filters=filters, mode=mode, diverse=diverse, spread=k)
         if not hits:
             why = "筛选条件没有匹配任何段落，请放宽地区、年份或类型。" if filters else ""
@@ -211,7 +216,36 @@ class KnowledgeBase:
         if missing and not filters:
             return answer.not_found(question, hits, f"知识库中没有关于{'、'.join(missing)}的资料。")
         terms, pairs = retrieve.question_weights(live, topic, self.settings)
-        return answer.Evidence(question, tuple(hits), self.query_embedder.embed_queries([topic])[0], terms, pairs)
+        if parts:
+            hits, parts = self._part_hits(hits, parts, filters, mode)
+        vec = self.query_embedder.embed_queries([topic])[0]
+        return answer.Evidence(question, tuple(hits), vec, terms, pairs, parts)
+
+    def _part_hits(self, hits: list[Hit], parts: Sequence[str], filters: Filters | None, mode: str | None):
+        """Each sub-question searched within the documents the whole question found; their hits join.
+
+        The facts a question asking three things wants sit in three articles of one
+        regulation, or three paragraphs of one report: the whole question finds the
+        document, its parts find the articles.
+        """
+        from kb import answer
+
+        docs = tuple(dict.fromkeys(h.document.doc_id for h in hits[:PART_DOCS]))
+        within = replace(filters or Filters(), doc_ids=docs)
+        hits = list(hits)
+        out = []
+        live = self._open()
+        for text in parts:
+            found = self.search(text, k=PART_HITS, filters=within, mode=mode)
+            index = {h.passage.passage_id: i for i, h in enumerate(hits)}
+            for h in found:
+                if h.passage.passage_id not in index:
+                    index[h.passage.passage_id] = len(hits)
+                    hits.append(h)
+            terms, pairs = retrieve.question_weights(live, text, self.settings)
+            mine = tuple(index[h.passage.passage_id] for h in found)
+            out.append(answer.Part(text, self.query_embedder.embed_queries([text])[0], terms, pairs, mine))
+        return hits, tuple(out)
 
     @property
     def generator(self):

@@ -47,6 +47,39 @@ def without_framing(question: str) -> str:
     return text if text.strip(" ，,。？?！!") else question
 
 
+_CLAUSE_END = re.compile(r"(?<=[，,？?；;！!。])")
+_ASKS = re.compile(r"多少|几|怎么|怎样|如何|什么|哪|吗|是否|多久|多长|谁|有无|能否|可否|要不要|需不需要|呢")
+# what is left of "可以用来干什么" without these says nothing by itself: such a part joins the one before
+_BARE = re.compile(
+    _ASKS.pattern + r"|可以|能够|能|可|用来|用于|干|做|办|要|需要|应该|应当|会|还|又|那|这|的|了|是|有|呢|吗"
+)
+MAX_PARTS = 4
+
+
+def question_parts(question: str) -> tuple[str, ...]:
+    """The sub-questions of a question that asks several things at once; () when it asks one.
+
+    "判决生效后多久报到？想去外地打工要谁同意？电子定位最长戴多久？" wants three facts,
+    usually from three articles: searched and scored as one, the first part's words drown
+    the others'. A part runs up to a clause that asks something (多久, 谁, 怎么…); clauses
+    before it are its context (村里账目比较多，多久公开一次？ is one part).
+    """
+    parts: list[str] = []
+    pending = ""
+    for clause in _CLAUSE_END.split(question):
+        pending += clause
+        if not _ASKS.search(clause) or len(_meaningful(pending)) < 4:
+            continue
+        if parts and len(_meaningful(_BARE.sub("", pending))) < 3:
+            parts[-1] += pending.strip()
+        else:
+            parts.append(pending.strip())
+        pending = ""
+    if parts and _meaningful(pending):
+        parts[-1] += pending.strip()
+    return tuple(parts[:MAX_PARTS]) if len(parts) >= 2 else ()
+
+
 def is_cross_region_question(question: str) -> bool:
     """Whether a question asks about practices across places (各地, 哪些地方, 比较, 经验做法…).
 

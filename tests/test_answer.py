@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from conftest import answering
 
 from kb import answer, focus
-from kb.answer import Abstain, Evidence, Limits, extractive
+from kb.answer import Abstain, Evidence, Limits, Part, extractive
 from kb.answer.sentences import Sentence
 from kb.api import KnowledgeBase
 from kb.embed import FakeEmbedder
@@ -210,6 +211,57 @@ def test_no_hits_is_not_found():
     assert not a.found and a.citations == ()
 
 
+# ---------------------------------------------------------------- questions asking several things
+
+REPORTING = [
+    hit(0, "社区矫正对象应当按时报告。第九条 社区矫正对象应当自判决生效之日起十日内到执行地社区矫正机构报到。"),
+    hit(1, "社区矫正对象应当遵守法律。社区矫正机构应当加强教育帮扶，组织公益活动，帮助矫正对象融入社会。"),
+    hit(2, "第二十七条 社区矫正对象离开所居住的市、县，应当报经社区矫正机构批准。"),
+]
+
+
+def _with_parts(question: str, hits: list[Hit], parts: dict[str, tuple[int, ...]]) -> Evidence:
+    ev = evidence(question, hits)
+    made = []
+    for text, found in parts.items():
+        sub = evidence(text, hits)
+        made.append(Part(text, sub.question_vec, sub.terms, sub.pairs, found))
+    return Evidence(ev.question, ev.hits, ev.question_vec, ev.terms, ev.pairs, tuple(made))
+
+
+def test_each_sub_question_gets_its_best_sentence_first():
+    question = "判决生效后多久去报到？离开所居住的市县要谁批准？"
+    ev = _with_parts(question, REPORTING, {"判决生效后多久去报到？": (0,), "离开所居住的市县要谁批准？": (2,)})
+    cands = extractive.candidates(ev.question_vec, ev.hits, ev.terms, ev.pairs, EMBED.embed_sentences, parts=ev.parts)
+    assert all(len(c.covers) == 2 for c in cands)
+    best = {max(cands, key=lambda c, i=i: c.covers[i]).sentence.text for i in range(2)}
+    limits = Limits(max_chars=200, max_sentences=2, min_sentences=1)
+    a = answer.extractive_answer(ev, EMBED.embed_sentences, limits, ALWAYS)
+    assert {s.text for s in a.sentences} == best  # with room for two, one for each part
+    for s in a.sentences:
+        assert s.text in a.citations[s.citations[0] - 1].passage.text
+
+
+def _cand(text: str, score: float, covers: tuple[float, ...]) -> extractive.Candidate:
+    sentence = Sentence(0, len(text), text)
+    return extractive.Candidate(0, sentence, score, frozenset(extractive._pairs(text)), covers=covers)
+
+
+def test_a_sub_question_already_answered_takes_no_second_sentence():
+    both = _cand("自判决生效之日起十日内到执行地社区矫正机构报到。", 1.0, (2.0, 2.0))
+    other = _cand("社区矫正机构应当加强教育帮扶。", 0.5, (1.0, 1.5))
+    assert extractive._cover_parts([both, other], Limits()) == [both]
+    third = _cand("离开所居住的市、县，应当报经批准。", 0.2, (0.0, 3.0))
+    assert extractive._cover_parts([both, other, third], Limits()) == [both, third]
+
+
+def test_the_shortlist_takes_turns_between_the_question_and_its_parts():
+    whole = [5.0, 4.0, 3.0, 2.0, 1.0, 0.0]
+    part = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    assert extractive._in_turns([np.array(whole), np.array(part)], 4) == [0, 5, 1, 4]
+    assert sorted(extractive._in_turns([np.array(whole)], 10)) == list(range(6))
+
+
 # ---------------------------------------------------------------- through the API, on the session index
 
 
@@ -258,3 +310,15 @@ def test_api_a_filter_matching_nothing_says_so(kb):
 def test_api_a_city_absent_from_the_index_is_not_answered_from_elsewhere(kb):
     a = kb.ask("哈尔滨市是怎么搞网格化管理的", generate=False)
     assert not a.found and "哈尔滨" in a.text and not a.citations
+
+
+def test_api_sub_questions_are_searched_within_the_documents_found(kb):
+    question = "调解协议书应当载明哪些事项？调解协议书自什么时候起生效？"
+    ev = kb.evidence(question, 3)
+    assert len(ev.parts) == 2 and ev.parts[0].text.startswith("调解协议书应当载明")
+    best_docs = {h.document.doc_id for h in ev.hits[:2]}
+    for part in ev.parts:
+        assert part.hits and all(ev.hits[i].document.doc_id in best_docs for i in part.hits)
+    ids = [h.passage.passage_id for h in ev.hits]
+    assert len(ids) == len(set(ids)) and ids[:3] == [h.passage.passage_id for h in kb.search(question, k=3)]
+    assert kb.evidence("调解协议书应当载明哪些事项", 3).parts == ()

@@ -355,6 +355,35 @@ def test_the_search_path_embeds_questions_without_torch(embedder, shared_cache):
 
 
 @pytest.mark.integration
+def test_sentences_batched_by_length_keep_their_order(shared_cache):
+    from kb.embed import load_query_embedder
+
+    quick = load_query_embedder(Settings(cache_dir=shared_cache))
+    texts = [q * (1 + i % 3) for i, q in enumerate(questions()[:20])]  # lengths out of order
+    together = quick.embed_sentences(texts)
+    alone = np.concatenate([quick.embed_sentences([t]) for t in texts])
+    assert together.shape == (20, 384) and np.sum(together * alone, axis=1).min() >= 0.9999
+
+
+def test_a_question_and_its_parts_are_embedded_in_one_batch_and_remembered():
+    from kb.embed import _recent
+
+    class Counting:
+        def __init__(self):
+            self.batches = []
+
+        def _queries(self, texts):
+            self.batches.append(list(texts))
+            return FakeEmbedder(8).embed_queries(texts)
+
+    e = Counting()
+    both = _recent(e, ["整个问题？第二问？", "第二问？"])
+    assert both.shape == (2, 8) and e.batches == [["整个问题？第二问？", "第二问？"]]
+    again = _recent(e, ["第二问？"])
+    assert len(e.batches) == 1 and np.array_equal(again[0], both[1])
+
+
+@pytest.mark.integration
 def test_the_piece_table_tokenizer_gives_the_full_tokenizers_ids(embedder, shared_cache):
     from kb.embed import load_query_embedder
 

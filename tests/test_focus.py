@@ -120,3 +120,25 @@ def test_without_framing_keeps_the_topic_and_drops_the_words_asking_about_many_p
 
 def test_without_framing_keeps_a_question_that_is_nothing_but_framing():
     assert focus.without_framing("各地有哪些做法") == "各地有哪些做法"
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        (
+            "判决生效后多久要报到？想去外地打工要谁同意？电子定位最长戴多久？",
+            ("判决生效后多久要报到？", "想去外地打工要谁同意？", "电子定位最长戴多久？"),
+        ),
+        # a clause that asks nothing is context for the part it leads into
+        (
+            "村里账目比较多，财务多久公开一次？村民去哪里反映？",
+            ("村里账目比较多，财务多久公开一次？", "村民去哪里反映？"),
+        ),
+        # a part that says nothing by itself joins the one before
+        ("小区的专项维修资金归谁所有？可以用来干什么？", ()),
+        ("网格员的职责有哪些", ()),
+        ("宿豫区是怎么压实乡村两级党组织书记抓基层治理责任的？", ()),
+    ],
+)
+def test_question_parts_are_the_sub_questions_asked(question, parts):
+    assert focus.question_parts(question) == parts

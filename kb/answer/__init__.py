@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from kb.answer import extractive, generate
-from kb.answer.extractive import Embed, Limits
+from kb.answer.extractive import Embed, Limits, Part
 from kb.focus import is_cross_region_question
 from kb.types import Answer, Hit
 
@@ -31,6 +31,7 @@ class Evidence:
     question_vec: np.ndarray
     terms: dict[str, float]  # the question's words → IDF (unknown words get the highest)
     pairs: dict[str, float]  # the question's character pairs → IDF
+    parts: tuple[Part, ...] = ()  # the sub-questions of a question asking several things
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def extractive_answer(
 ) -> Answer:
     """Verbatim sentences of the best hits, grouped by region for questions about several places."""
     across = is_cross_region_question(ev.question) if across is None else across
-    cands = extractive.candidates(ev.question_vec, ev.hits, ev.terms, ev.pairs, embed, across)
+    cands = extractive.candidates(ev.question_vec, ev.hits, ev.terms, ev.pairs, embed, across, parts=ev.parts)
     if not cands or not relevant(cands, abstain):
         return not_found(ev.question, ev.hits)
     if across:
@@ -135,6 +136,7 @@ __all__ = [
     "Abstain",
     "Evidence",
     "Limits",
+    "Part",
     "answer_to_json",
     "is_cross_region_question",
     "extractive_answer",

@@ -62,6 +62,17 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Part:
+    """One sub-question of a question asking several things (``focus.question_parts``)."""
+
+    text: str
+    vec: np.ndarray
+    terms: dict[str, float]
+    pairs: dict[str, float]
+    hits: tuple[int, ...]  # indices into the hits of the passages its own search found, best first
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A sentence of one hit, with its score against the question."""
 
@@ -71,6 +82,7 @@ class Candidate:
     pairs: frozenset[str]
     dense: float = 0.0  # cosine with the question
     words: float = 0.0  # weighted share of the question's words it contains
+    covers: tuple[float, ...] = ()  # its score against each sub-question (``Part``)
 
 
 @dataclass(frozen=True)
@@ -109,34 +121,72 @@ def candidates(
     embed: Embed,
     across: bool = False,
     shortlist: int = SHORTLIST,
+    parts: Sequence[Part] = (),
 ) -> list[Candidate]:
     """The most promising sentences of ``hits`` with their combined score, best first.
 
     ``terms`` and ``pairs`` weigh the question's words and character pairs (IDF); a
     sentence's lexical scores are the weighted share of them it contains. Embedding every
     sentence of 30 passages would cost seconds, so only a shortlist chosen by the cheap
-    scores (per region when ``across``) is embedded and scored by meaning too.
+    scores (per region when ``across``, in turns per sub-question with ``parts``) is
+    embedded and scored by meaning too.
     """
     spans = [(i, s) for i, h in enumerate(hits) for s in split(h.passage.text) if len(s.text) <= MAX_SENTENCE_CHARS]
     if not spans:
         return []
-    words = np.array([_coverage(s.text, terms) for _, s in spans])
-    grams = np.array([_coverage(s.text, pairs) for _, s in spans])
-    prior = _passage_prior(hits)[[i for i, _ in spans]]
-    figure = W_FIGURE * _states_figure([s.text for _, s in spans]) if across else np.zeros(len(spans))
+    texts = [s.text for _, s in spans]
+    hit_of = np.array([i for i, _ in spans])
+    words, grams = _lexical(texts, terms, pairs)
+    prior = _passage_prior(hits)[hit_of]
+    figure = W_FIGURE * _states_figure(texts) if across else np.zeros(len(spans))
     cheap = W_WORDS * _z(words) + W_PAIRS * _z(grams) + W_PASSAGE * prior + figure
-    hit_of = [i for i, _ in spans]
-    keep = _shortlist(cheap, hit_of, [region_group(hits[i]) for i in hit_of] if across else None, shortlist)
+    part_cheap = [_cheap(*_lexical(texts, p.terms, p.pairs), _part_prior(p, len(hits))[hit_of]) for p in parts]
+    if across:
+        keep = _shortlist(cheap, list(hit_of), [region_group(hits[i]) for i in hit_of], shortlist)
+    else:
+        keep = _in_turns([cheap, *part_cheap], shortlist)
     spans, words, grams, prior, figure = [spans[j] for j in keep], words[keep], grams[keep], prior[keep], figure[keep]
     chars = EMBED_CHARS_ACROSS if across else EMBED_CHARS
     vecs = embed([s.text[:chars] for _, s in spans])
     dense = vecs @ np.asarray(question_vec, dtype=np.float32).reshape(-1)
     score = W_DENSE * _z(dense) + W_WORDS * _z(words) + W_PAIRS * _z(grams) + W_PASSAGE * prior + figure
+    covers = np.zeros((len(spans), 0))
+    if parts:
+        part_dense = vecs @ np.stack([np.asarray(p.vec, dtype=np.float32).reshape(-1) for p in parts]).T
+        covers = np.stack([W_DENSE * _z(part_dense[:, i]) + c[keep] for i, c in enumerate(part_cheap)], axis=1)
     out = [
-        Candidate(i, s, float(x), frozenset(_pairs(s.text)), float(d), float(w))
-        for (i, s), x, d, w in zip(spans, score, dense, words, strict=True)
+        Candidate(i, s, float(x), frozenset(_pairs(s.text)), float(d), float(w), tuple(map(float, cov)))
+        for (i, s), x, d, w, cov in zip(spans, score, dense, words, covers, strict=True)
     ]
     return sorted(out, key=lambda c: -c.score)
+
+
+def _lexical(texts: Sequence[str], terms: dict[str, float], pairs: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    return np.array([_coverage(t, terms) for t in texts]), np.array([_coverage(t, pairs) for t in texts])
+
+
+def _cheap(words: np.ndarray, grams: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    return W_WORDS * _z(words) + W_PAIRS * _z(grams) + W_PASSAGE * prior
+
+
+def _part_prior(part: Part, n: int) -> np.ndarray:
+    """0…1 by the rank of a passage in the sub-question's own search; 0 for passages it did not find."""
+    out = np.zeros(n)
+    for rank, i in enumerate(part.hits):
+        out[i] = max(out[i], 1.0 - rank / max(len(part.hits), 1))
+    return out
+
+
+def _in_turns(scores: Sequence[np.ndarray], n: int) -> list[int]:
+    """Up to ``n`` indices, the best of each ranking in turn: the whole question's, then each part's."""
+    orders = [iter(np.argsort(-s, kind="stable")) for s in scores]
+    keep: dict[int, None] = {}
+    while len(keep) < min(n, len(scores[0])):
+        for order in orders:
+            j = next((int(j) for j in order if int(j) not in keep), None)
+            if j is not None and len(keep) < n:
+                keep[j] = None
+    return list(keep)
 
 
 def _shortlist(cheap: np.ndarray, hit_of: list[int], groups: list[str] | None, n: int) -> list[int]:
@@ -198,14 +248,15 @@ def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
 def select(cands: Sequence[Candidate], limits: Limits) -> list[Candidate]:
     """Maximal-marginal-relevance choice within the character and sentence budget.
 
-    The first sentence is always taken; later ones only while they fit and score within
-    ``DROP`` of it (past ``min_sentences``).
+    Each sub-question's best sentence comes first (a question asking three things wants
+    three answers); then the best sentences overall. The first sentence is always taken;
+    later ones only while they fit and score within ``DROP`` of the best (past ``min_sentences``).
     """
     if not cands:
         return []
+    chosen = _cover_parts(cands, limits)
     floor = cands[0].score - DROP
-    chosen: list[Candidate] = []
-    used = 0
+    used = sum(len(c.sentence.text) for c in chosen)
     while len(chosen) < limits.max_sentences:
         cut = floor if len(chosen) >= limits.min_sentences else None
         got = _next(cands, chosen, limits.max_chars - used, cut, fit=bool(chosen))
@@ -213,6 +264,21 @@ def select(cands: Sequence[Candidate], limits: Limits) -> list[Candidate]:
             break
         chosen.append(got)
         used += len(got.sentence.text)
+    return chosen
+
+
+def _cover_parts(cands: Sequence[Candidate], limits: Limits) -> list[Candidate]:
+    """The best sentence for each sub-question that no chosen sentence answers yet, budget permitting."""
+    chosen: list[Candidate] = []
+    used = 0
+    for i in range(len(cands[0].covers)):
+        ranked = sorted(cands, key=lambda c, i=i: -c.covers[i])
+        if ranked[0] in chosen or len(chosen) == limits.max_sentences:
+            continue
+        got = _next(ranked, chosen, limits.max_chars - used, None, fit=bool(chosen), by=lambda c, i=i: c.covers[i])
+        if got is not None:
+            chosen.append(got)
+            used += len(got.sentence.text)
     return chosen
 
 
@@ -262,10 +328,17 @@ def by_region(cands: Sequence[Candidate], hits: Sequence[Hit], limits: Limits) -
     ]
 
 
-def _next(pool: Sequence[Candidate], have: Sequence[Candidate], room: int, cut: float | None, fit: bool):
+def _next(
+    pool: Sequence[Candidate],
+    have: Sequence[Candidate],
+    room: int,
+    cut: float | None,
+    fit: bool,
+    by: Callable[[Candidate], float] = lambda c: c.score,
+):
     """The best further sentence of one region (MMR against ``have``) that fits ``room``; None if none does."""
     ranked = sorted(
-        pool, key=lambda c: -(c.score - MMR_LAMBDA * max((_overlap(c.pairs, k.pairs) for k in have), default=0))
+        pool, key=lambda c: -(by(c) - MMR_LAMBDA * max((_overlap(c.pairs, k.pairs) for k in have), default=0))
     )
     for c in ranked:
         if c in have or any(_overlap(c.pairs, k.pairs) > 0.8 for k in have):
