@@ -322,3 +322,10 @@ def test_api_sub_questions_are_searched_within_the_documents_found(kb):
     ids = [h.passage.passage_id for h in ev.hits]
     assert len(ids) == len(set(ids)) and ids[:3] == [h.passage.passage_id for h in kb.search(question, k=3)]
     assert kb.evidence("调解协议书应当载明哪些事项", 3).parts == ()
+
+
+def test_each_further_part_widens_the_budget():
+    base = Limits(max_chars=300, max_sentences=6)
+    assert extractive.for_parts(base, 0) == base and extractive.for_parts(base, 1) == base
+    three = extractive.for_parts(base, 3)
+    assert three.max_chars == 300 + 2 * extractive.PART_CHARS and three.max_sentences == 8

@@ -54,7 +54,7 @@ def extractive_answer(
     if across:
         chosen = extractive.by_region(cands, ev.hits, limits)
     else:
-        chosen = extractive.in_source_order(extractive.select(cands, limits))
+        chosen = extractive.in_source_order(extractive.select(cands, extractive.for_parts(limits, len(ev.parts))))
     text, sentences, cited = extractive.compose(chosen, ev.hits)
     return Answer(ev.question, text, cited, sentences, "extractive", True, None, across)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -265,6 +265,15 @@ def select(cands: Sequence[Candidate], limits: Limits) -> list[Candidate]:
         chosen.append(got)
         used += len(got.sentence.text)
     return chosen
+
+
+PART_CHARS = 80  # more room for each further thing a question asks
+
+
+def for_parts(limits: Limits, parts: int) -> Limits:
+    """The budget of an answer to a question asking ``parts`` things: three questions want three answers."""
+    more = max(parts - 1, 0)
+    return replace(limits, max_chars=limits.max_chars + PART_CHARS * more, max_sentences=limits.max_sentences + more)
 
 
 def _cover_parts(cands: Sequence[Candidate], limits: Limits) -> list[Candidate]:
