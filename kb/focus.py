@@ -48,7 +48,7 @@ def without_framing(question: str) -> str:
 
 
 _CLAUSE_END = re.compile(r"(?<=[，,？?；;！!。])")
-_ASKS = re.compile(r"多少|几|怎么|怎样|如何|什么|哪|吗|是否|多久|多长|谁|有无|能否|可否|要不要|需不需要|呢")
+_ASKS = re.compile(r"多少|几(?![十百千万])|怎么|怎样|如何|什么|哪|吗|是否|多久|多长|谁|有无|能否|可否|要不要|需不需要|呢")
 # what is left of "可以用来干什么" without these says nothing by itself: such a part joins the one before
 _BARE = re.compile(
     _ASKS.pattern + r"|可以|能够|能|可|用来|用于|干|做|办|要|需要|应该|应当|会|还|又|那|这|的|了|是|有|呢|吗"
