@@ -137,7 +137,10 @@ def test_without_framing_keeps_a_question_that_is_nothing_but_framing():
         # a part that says nothing by itself joins the one before
         ("小区的专项维修资金归谁所有？可以用来干什么？", ()),
         # 几十户 is a number, not a question
-        ("几十户村民想一起上访，去多少人有限制吗？多久办结？", ("几十户村民想一起上访，去多少人有限制吗？", "多久办结？")),
+        (
+            "几十户村民想一起上访，去多少人有限制吗？信访多久办结？",
+            ("几十户村民想一起上访，去多少人有限制吗？", "信访多久办结？"),
+        ),
         ("网格员的职责有哪些", ()),
         ("宿豫区是怎么压实乡村两级党组织书记抓基层治理责任的？", ()),
     ],
