@@ -35,6 +35,8 @@ _FRAMING = re.compile(
     r"(?:比较|对比)一下|(?:有没有|有什么|有哪些)?(?:可以)?(?:参考|借鉴)的?(?:做法|经验)?|"
     r"(?:都|还)?有(?:什么|哪些)(?:好的|具体的|成型的)?(?:做法|经验|例子|案例)"
 )
+# ... and what it asks of them when that ends the clause: 不同地方的配法, 各地的规定
+_OF_MANY = re.compile(r"(?:" + _MANY.pattern + r")(?:的[^\s，,。？?！!；;]{1,3}(?=[\s，,。？?！!；;]|$))?")
 
 
 def without_framing(question: str) -> str:
@@ -43,12 +45,14 @@ def without_framing(question: str) -> str:
     They say how to answer, not what about: weighing a sentence by them would favour
     sentences that happen to say 各地 or 比较 over the ones on the question's topic.
     """
-    text = _MANY.sub(" ", _HOW.sub(" ", _FRAMING.sub(" ", question)))
+    text = _OF_MANY.sub(" ", _HOW.sub(" ", _FRAMING.sub(" ", question)))
     return text if text.strip(" ，,。？?！!") else question
 
 
 _CLAUSE_END = re.compile(r"(?<=[，,？?；;！!。])")
-_ASKS = re.compile(r"多少|几(?![十百千万])|怎么|怎样|如何|什么|哪|吗|是否|多久|多长|谁|有无|能否|可否|要不要|需不需要|呢")
+_ASKS = re.compile(
+    r"多少|几(?![十百千万])|怎么|怎样|如何|什么|哪|吗|是否|多久|多长|谁|有无|能否|可否|要不要|需不需要|呢"
+)
 # what is left of "可以用来干什么" without these says nothing by itself: such a part joins the one before
 _BARE = re.compile(
     _ASKS.pattern + r"|可以|能够|能|可|用来|用于|干|做|办|要|需要|应该|应当|会|还|又|那|这|的|了|是|有|呢|吗"

@@ -120,7 +120,7 @@ class Settings:
     answer_max_chars: int = _opt(300, "An extractive answer stops adding sentences past this many characters.")
     answer_max_sentences: int = _opt(6, "At most this many sentences in an extractive answer.")
     answer_per_region: int = _opt(2, "Sentences per region in an answer grouped by region.")
-    answer_max_regions: int = _opt(8, "Regions (paragraphs) in an answer grouped by region.")
+    answer_max_regions: int = _opt(7, "Regions (paragraphs) in an answer grouped by region.")
     answer_region_max_chars: int = _opt(600, "Character budget of an answer grouped by region.")
     answer_min_cosine: float = _opt(
         0.87, "Abstain (未找到相关内容) unless the best sentence's e5 similarity with the question reaches this…"
