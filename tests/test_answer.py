@@ -329,3 +329,10 @@ def test_each_further_part_widens_the_budget():
     assert extractive.for_parts(base, 0) == base and extractive.for_parts(base, 1) == base
     three = extractive.for_parts(base, 3)
     assert three.max_chars == 300 + 2 * extractive.PART_CHARS and three.max_sentences == 8
+
+
+def test_a_sentence_stating_what_the_question_asks_for_is_marked():
+    texts = ["应当自受理之日起六十日内办结。", "信访工作应当坚持党的领导。", "代表人数不得超过5人。"]
+    assert list(extractive._states_asked("信访事项多久办结？", texts)) == [1.0, 0.0, 0.0]
+    assert list(extractive._states_asked("最多能去几个代表？", texts)) == [1.0, 0.0, 1.0]  # 六十日 is a quantity too
+    assert list(extractive._states_asked("信访工作坚持什么原则？", texts)) == [0.0, 0.0, 0.0]

@@ -48,7 +48,9 @@ def extractive_answer(
 ) -> Answer:
     """Verbatim sentences of the best hits, grouped by region for questions about several places."""
     across = is_cross_region_question(ev.question) if across is None else across
-    cands = extractive.candidates(ev.question_vec, ev.hits, ev.terms, ev.pairs, embed, across, parts=ev.parts)
+    cands = extractive.candidates(
+        ev.question_vec, ev.hits, ev.terms, ev.pairs, embed, across, parts=ev.parts, question=ev.question
+    )
     if not cands or not relevant(cands, abstain):
         return not_found(ev.question, ev.hits)
     if across:

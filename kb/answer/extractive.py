@@ -52,6 +52,15 @@ _FIGURE = re.compile(
 )
 
 
+# a question asking 多久 / 多少 wants a sentence stating a time / a quantity: such a sentence is lifted
+W_ASKED = 0.5
+_ASKS_TIME = re.compile(r"多久|多长时间|多长期限|多少天|几天|几个月|多少日|什么时候|何时|时限|期限|最迟|最晚|多长时限")
+_ASKS_NUMBER = re.compile(r"多少(?!时间)|几(?![十百千万])|多大比例|什么比例|多高")
+_TIME = re.compile(
+    r"[\d一二三四五六七八九十百两]+\s*(?:个)?(?:工作日|日|天|月|年|小时)|每(?:月|季度|半年|年|周)|日内|之日起|日以前|日前"
+)
+
+
 @dataclass(frozen=True)
 class Limits:
     """How much answer to give (from Settings: answer_max_chars, answer_max_sentences, answer_per_region)."""
@@ -125,6 +134,7 @@ def candidates(
     across: bool = False,
     shortlist: int = SHORTLIST,
     parts: Sequence[Part] = (),
+    question: str = "",
 ) -> list[Candidate]:
     """The most promising sentences of ``hits`` with their combined score, best first.
 
@@ -142,8 +152,13 @@ def candidates(
     words, grams = _lexical(texts, terms, pairs)
     prior = _passage_prior(hits)[hit_of]
     figure = W_FIGURE * _states_figure(texts) if across else np.zeros(len(spans))
+    figure = figure + W_ASKED * _states_asked(question, texts)
     cheap = W_WORDS * _z(words) + W_PAIRS * _z(grams) + W_PASSAGE * prior + figure
-    part_cheap = [_cheap(*_lexical(texts, p.terms, p.pairs), _part_prior(p, len(hits))[hit_of]) for p in parts]
+    part_cheap = [
+        _cheap(*_lexical(texts, p.terms, p.pairs), _part_prior(p, len(hits))[hit_of])
+        + W_ASKED * _states_asked(p.text, texts)
+        for p in parts
+    ]
     if across:
         keep = _shortlist(cheap, list(hit_of), [region_group(hits[i]) for i in hit_of], shortlist)
     else:
@@ -212,6 +227,12 @@ def _shortlist(cheap: np.ndarray, hit_of: list[int], groups: list[str] | None, n
             seen[groups[j]] = seen.get(groups[j], 0) + 1
             keep.append(j)
     return keep
+
+
+def _states_asked(question: str, texts: Sequence[str]) -> np.ndarray:
+    """1 where a sentence states what the question asks for: a time for 多久, a quantity for 多少."""
+    wanted = [rx for asks, rx in ((_ASKS_TIME, _TIME), (_ASKS_NUMBER, _FIGURE)) if asks.search(question)]
+    return np.array([any(rx.search(t) for rx in wanted) for t in texts], dtype=np.float64)
 
 
 def _states_figure(texts: Sequence[str]) -> np.ndarray:
