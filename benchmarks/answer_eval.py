@@ -2,6 +2,7 @@
 
     python benchmarks/answer_eval.py                       # evaluation set
     python benchmarks/answer_eval.py --calibrate           # sweep the abstention thresholds
+    python benchmarks/answer_eval.py --all                 # + the blind development sets, one line each
 
 Questions (benchmarks/data/answer_questions.jsonl) carry ``kind`` (single | cross |
 regulation | none), ``facts`` (verbatim evidence snippets) and, for cross-region questions,
@@ -128,6 +129,41 @@ def evaluate(kb: KnowledgeBase, questions: list[dict]) -> None:
     print("facts missed (id, recall):", misses)
 
 
+DEV_SETS = ("dev_single", "dev_regulation", "cross_dev_a", "cross_dev_b")
+
+
+def evaluate_all(kb: KnowledgeBase) -> None:
+    """Every question set, `ask` only: the evaluation set and the development sets written blind
+    (by helpers who saw neither code nor answers), then all answerable questions pooled by kind."""
+    kb.ask("网格化管理", generate=False)
+    pooled, times = [], []
+    for name in ("answer_questions", *DEV_SETS):
+        rows = []
+        for q in read(DATA / f"{name}.jsonl"):
+            row, took = run_ask(kb, q)
+            rows.append(row)
+            times.append(took)
+        pooled += rows
+        for kind in sorted({r["kind"] for r in rows}):
+            print(f"{name:<17} {kind:<11} " + _line(summary([r for r in rows if r["kind"] == kind]), kind))
+    for kind in ("single", "regulation", "cross"):
+        print(f"{'pooled':<17} {kind:<11} " + _line(summary([r for r in pooled if r["kind"] == kind]), kind))
+    print(f"{'pooled':<17} {'answerable':<11} " + _line(summary([r for r in pooled if r["answerable"]]), ""))
+    times.sort()
+    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    print(
+        f"ask latency over {len(times)} questions: p50 {statistics.median(times) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms"
+    )
+
+
+def _line(s: dict, kind: str) -> str:
+    if kind != "cross":  # the regions a cross-region question asks about; elsewhere the one place named
+        s = s | {"region_coverage": None}
+    keys = (("n", "n"), ("fact_recall", "recall"), ("region_coverage", "coverage"), ("abstention", "abstention"),
+            ("false_abstention", "false abst."), ("mean_length", "length"))  # fmt: skip
+    return "  ".join(f"{label} {_fmt(s[k])}" for k, label in keys if s[k] is not None)
+
+
 def _fmt(x) -> str:
     return "-" if x is None else f"{x:g}"
 
@@ -176,9 +212,12 @@ def main() -> None:
     parser.add_argument("--index", type=Path, default=ROOT / "benchmarks" / "out" / "answer-index")
     parser.add_argument("--questions", type=Path)
     parser.add_argument("--calibrate", action="store_true")
+    parser.add_argument("--all", action="store_true", help="every question set, one line per set and kind")
     args = parser.parse_args()
     kb = open_kb(args.index)
-    if args.calibrate:
+    if args.all:
+        evaluate_all(kb)
+    elif args.calibrate:
         calibrate(kb, read(args.questions or DATA / "calibration_questions.jsonl"))
     else:
         evaluate(kb, read(args.questions or DATA / "answer_questions.jsonl"))
