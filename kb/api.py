@@ -38,7 +38,7 @@ from kb.types import (
     Theme,
 )
 
-PART_DOCS, PART_HITS = 2, 2  # a sub-question is searched within the documents of the 2 best hits, for 2 passages
+PART_DOCS, PART_HITS = 2, 4  # a sub-question is searched within the documents of the 2 best hits, for 4 passages
 SENTENCE_CACHE = 50_000  # sentence vectors kept between questions (~75 MB with e5-small)
 
 
