@@ -42,10 +42,8 @@ SHORTLIST = 16  # sentences embedded per question (the cheap scores choose them)
 # (80 characters: same fact recall as whole sentences on the answer benchmark, p95 646 → 319 ms)
 EMBED_CHARS = 80
 EMBED_CHARS_ACROSS = 48  # questions about several places embed up to 24 sentences: the p95 of `ask`
-PER_GROUP_SHORTLIST, MAX_GROUPS = (
-    3,
-    8,
-)  # the same, 3 per region for 8 regions (a county may join its city: 7 paragraphs)
+# the same, 3 per region for 8 regions (a county may join its city's paragraph: 7 shown)
+PER_GROUP_SHORTLIST, MAX_GROUPS = 3, 8
 W_FIGURE = 1.0  # questions about several places: a sentence stating a figure (十五日内, 100至150户, 7大类)
 _FIGURE = re.compile(
     r"\d|[一二两三四五六七八九十百千万]+(?:个|名|项|类|级|人|户|日|天|年|月|次|所|支|批|家|万|亿|%|％|分之)"
