@@ -336,3 +336,11 @@ def test_a_sentence_stating_what_the_question_asks_for_is_marked():
     assert list(extractive._states_asked("信访事项多久办结？", texts)) == [1.0, 0.0, 0.0]
     assert list(extractive._states_asked("最多能去几个代表？", texts)) == [1.0, 0.0, 1.0]  # 六十日 is a quantity too
     assert list(extractive._states_asked("信访工作坚持什么原则？", texts)) == [0.0, 0.0, 0.0]
+
+
+def test_the_prompt_gets_each_sub_questions_best_passage_too():
+    hits = [hit(i, f"第{i}条 内容{i}。") for i in range(8)]
+    ev = _with_parts("甲多久？乙找谁？", hits, {"甲多久？": (1, 6), "乙找谁？": (7, 2)})
+    got = [h.passage.passage_id for h in answer.for_prompt(ev, 3)]
+    assert got == ["p0", "p1", "p2", "p7"]  # the best 3, then part two's best; part one's is among them
+    assert [h.passage.passage_id for h in answer.for_prompt(evidence("甲", hits), 3)] == ["p0", "p1", "p2"]

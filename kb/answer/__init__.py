@@ -90,7 +90,7 @@ def generated_answer(
     if not fallback.found:
         return fallback
     across = fallback.grouped
-    hits = ev.hits[:passages]
+    hits = for_prompt(ev, passages)
     try:
         reply = generator.complete(generate.messages(ev.question, hits, across), on_token)
     except generate.GenerationError as exc:
@@ -110,6 +110,13 @@ def generated_answer(
         notice = "生成的回答中标有〔未核实〕的句子未能在所引资料中核实，请以原文为准。"
     text = extractive.render_text(sentences)
     return Answer(ev.question, text, cited, tuple(sentences), "generated", True, notice, across)
+
+
+def for_prompt(ev: Evidence, passages: int) -> tuple[Hit, ...]:
+    """The best ``passages`` hits, plus each sub-question's best one: every part needs its article."""
+    chosen = list(range(min(passages, len(ev.hits))))
+    chosen += [p.hits[0] for p in ev.parts if p.hits and p.hits[0] not in chosen]
+    return tuple(ev.hits[i] for i in chosen)
 
 
 def _fell_back(fallback: Answer, why: str) -> Answer:
