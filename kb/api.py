@@ -194,6 +194,9 @@ class KnowledgeBase:
     ):
         """What an answer is made from: the ``k`` best hits and the question's vector and term weights.
 
+        A question asking several things also gets its parts (``focus.question_parts``), each
+        with its own hits (appended after the ``k``), vector and term weights.
+
         Returns a not-found ``Answer`` instead when there is nothing to answer from: no hit
         passes the filters, or the question names only places the index knows nothing about.
         """

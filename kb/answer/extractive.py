@@ -149,9 +149,8 @@ def candidates(
     hit_of = np.array([i for i, _ in spans])
     words, grams = _lexical(texts, terms, pairs)
     prior = _passage_prior(hits)[hit_of]
-    figure = W_FIGURE * _states_figure(texts) if across else np.zeros(len(spans))
-    figure = figure + W_ASKED * _states_asked(question, texts)
-    cheap = W_WORDS * _z(words) + W_PAIRS * _z(grams) + W_PASSAGE * prior + figure
+    bonus = W_ASKED * _states_asked(question, texts) + (W_FIGURE * _states_figure(texts) if across else 0.0)
+    cheap = _cheap(words, grams, prior) + bonus
     part_cheap = [
         _cheap(*_lexical(texts, p.terms, p.pairs), _part_prior(p, len(hits))[hit_of])
         + W_ASKED * _states_asked(p.text, texts)
@@ -161,11 +160,11 @@ def candidates(
         keep = _shortlist(cheap, list(hit_of), [region_group(hits[i]) for i in hit_of], shortlist)
     else:
         keep = _in_turns([cheap, *part_cheap], shortlist)
-    spans, words, grams, prior, figure = [spans[j] for j in keep], words[keep], grams[keep], prior[keep], figure[keep]
+    spans, words, grams, prior, bonus = [spans[j] for j in keep], words[keep], grams[keep], prior[keep], bonus[keep]
     chars = EMBED_CHARS_ACROSS if across else EMBED_CHARS
     vecs = embed([s.text[:chars] for _, s in spans])
     dense = vecs @ np.asarray(question_vec, dtype=np.float32).reshape(-1)
-    score = W_DENSE * _z(dense) + W_WORDS * _z(words) + W_PAIRS * _z(grams) + W_PASSAGE * prior + figure
+    score = W_DENSE * _z(dense) + _cheap(words, grams, prior) + bonus  # lexical parts z-scored over the shortlist
     covers = np.zeros((len(spans), 0))
     if parts:
         part_dense = vecs @ np.stack([np.asarray(p.vec, dtype=np.float32).reshape(-1) for p in parts]).T
