@@ -65,7 +65,7 @@ def fates(kb, q: dict, verbose: bool = False) -> list[str]:
             fate = "not retrieved"
         else:
             group = extractive.region_group(ev.hits[holding[0]])
-            if not any(group.startswith(g) for g in shown if g):  # a county's sentences join its city's paragraph
+            if not any(_paragraph_holds(g, group) for g in shown if g):
                 fate = "region not shown"
             elif not any(f in normalise(c.sentence.text) for c in cands):
                 fate = "not shortlisted"
@@ -80,6 +80,15 @@ def fates(kb, q: dict, verbose: bool = False) -> list[str]:
             print(f"   {fate:<17} {fact[:50]}")
         out.append(fate)
     return out
+
+
+def _paragraph_holds(paragraph: str, group: str) -> bool:
+    """Whether a region's paragraph takes ``group``'s sentences: its own, or its county's when it is a city.
+
+    The rule of ``extractive._merge_nested``: a province keeps its own paragraph, so 山东省's does
+    not show 滨州市.
+    """
+    return paragraph == group or (group.startswith(paragraph) and extractive._level(paragraph) >= 2)
 
 
 def diagnose(kb, verbose: bool) -> None:
