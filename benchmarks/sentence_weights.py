@@ -48,7 +48,7 @@ def question_rows(kb: KnowledgeBase) -> list[tuple[np.ndarray, np.ndarray]]:
             if not hasattr(ev, "hits"):
                 continue
             spans = [(i, s) for i, h in enumerate(ev.hits) for s in split(h.passage.text)]
-            spans = [(i, s) for i, s in spans if len(s.text) <= ex.MAX_SENTENCE_CHARS]
+            spans = [(i, s) for i, s in spans if ex.is_answer_material(s.text)]
             texts = [s.text for _, s in spans]
             labels = np.array([any(normalise(e) in normalise(t) for e in q["evidence"]) for t in texts])
             if not labels.any():

@@ -9,7 +9,7 @@ from kb.settings import Settings
 from kb.types import Answer, Document, Hit, Passage, Region
 
 __all__ = ["KBError", "Settings", "Document", "Passage", "Hit", "Answer", "Region", "KnowledgeBase"]
-__version__ = "0.3.3"
+__version__ = "0.3.4"
 
 
 def __getattr__(name: str):

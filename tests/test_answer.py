@@ -159,6 +159,36 @@ def _scoring(question: str, hits: list[Hit]):
     return ev.question_vec, ev.hits, ev.terms, ev.pairs, EMBED.embed_sentences
 
 
+def test_a_note_on_where_a_text_comes_from_is_never_quoted():
+    hits = [
+        hit(0, "四川省推行网格化管理，全省划分网格5万个。(本文刊载于2020年1月9日四川日报。", ("四川省",)),
+        hit(1, "(根据2011年广州市调研访谈资料整理,也可参见广州日报。广州市购买社会工作服务。", ("广东省广州市",)),
+    ]
+    texts = [
+        c.sentence.text
+        for c in extractive.candidates(*_weights("各地怎么做网格化管理", hits), EMBED.embed_sentences, True)
+    ]
+    assert texts and not any("刊载于" in t or "资料整理" in t for t in texts)
+    assert any("5万个" in t for t in texts) and any("购买社会工作服务" in t for t in texts)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "根据群众需求整理出12项服务清单，逐项落实。",
+        "根据《条例》规定，社区应当设立调解委员会。",
+        "本文认为网格化管理需要完善。",
+    ],
+)
+def test_a_practice_that_mentions_a_source_is_still_answer_material(text):
+    assert extractive.is_answer_material(text)
+
+
+def _weights(question: str, hits: list[Hit]):
+    ev = evidence(question, hits)
+    return ev.question_vec, ev.hits, ev.terms, ev.pairs
+
+
 def test_max_regions_caps_the_paragraphs():
     hits = [
         hit(i, f"{place}推行网格化管理，网格员每周走访群众。", (region,)) for i, (place, region) in enumerate(PLACES)

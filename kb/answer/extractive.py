@@ -36,6 +36,11 @@ Embed = Callable[[Sequence[str]], np.ndarray]
 W_DENSE, W_WORDS, W_PAIRS, W_PASSAGE = 1.0, 0.1, 0.06, 1.8
 MMR_LAMBDA = 0.7  # penalty × the candidate's character-pair overlap with an already chosen sentence
 MAX_SENTENCE_CHARS = 240  # longer spans (tables, run-ons, long lists) are not answer material
+# nor is a note on where a text comes from: (本文刊载于…四川日报。 / (根据…访谈资料整理,也可参见…
+_SOURCE_NOTE = re.compile(
+    r"^\s*(?:[（(]\s*根据[^。（()）]{0,60}?(?:整理|改编|编写)(?!出)"
+    r"|[（(]?\s*(?:(?:本文|此文|原文)?(?:刊载于|原载于|原载|刊发于|发表于|刊于|转自|转载自)|(?:资料|数据|信息)?来源\s*[:：]))"
+)
 DROP = 1.4  # stop adding sentences scoring this far below the best one (1.2–3.0 swept on 103 questions)
 SHORTLIST = 16  # sentences embedded per question (the cheap scores choose them)
 # A sentence is embedded by its opening: it carries the topic, and cost grows with length
@@ -142,7 +147,7 @@ def candidates(
     scores (per region when ``across``, in turns per sub-question with ``parts``) is
     embedded and scored by meaning too.
     """
-    spans = [(i, s) for i, h in enumerate(hits) for s in split(h.passage.text) if len(s.text) <= MAX_SENTENCE_CHARS]
+    spans = [(i, s) for i, h in enumerate(hits) for s in split(h.passage.text) if is_answer_material(s.text)]
     if not spans:
         return []
     texts = [s.text for _, s in spans]
@@ -174,6 +179,11 @@ def candidates(
         for (i, s), x, d, w, cov in zip(spans, score, dense, words, covers, strict=True)
     ]
     return sorted(out, key=lambda c: -c.score)
+
+
+def is_answer_material(text: str) -> bool:
+    """Whether a sentence may be quoted as an answer: not a run-on table or list, not a source note."""
+    return len(text) <= MAX_SENTENCE_CHARS and not _SOURCE_NOTE.match(text)
 
 
 def _lexical(texts: Sequence[str], terms: dict[str, float], pairs: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
